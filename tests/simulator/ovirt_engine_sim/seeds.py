@@ -1,0 +1,201 @@
+"""Seeds: the ``default`` topology the playbooks and docs use, and ``large`` for scale tests."""
+
+import uuid
+
+from ovirtsdk4 import types as T
+
+from .core import new_id
+from .model import ref
+
+GIB = 1 << 30
+_NS = uuid.UUID("6d1f3a52-1c7e-4d0a-9a63-3d5f3c2b9e10")
+
+OPERATING_SYSTEMS = [
+    ("other", "Other OS"), ("other_linux", "Linux"), ("rhel_8x64", "Red Hat Enterprise Linux 8.x x64"),
+    ("rhel_9x64", "Red Hat Enterprise Linux 9.x x64"), ("centos_9x64", "CentOS Stream 9 x64"),
+    ("debian_12", "Debian 12"), ("ubuntu_22_04", "Ubuntu 22.04"), ("windows_2019x64", "Windows 2019 x64"),
+    ("windows_2022", "Windows 2022 x64"),
+]
+SCHEDULING_POLICIES = ["none", "evenly_distributed", "power_saving", "vm_evenly_distributed", "cluster_maintenance"]
+
+
+def sid(kind, name):
+    """Stable ids, so two simulators on the same seed agree (handy in docs and tests)."""
+    return str(uuid.uuid5(_NS, "%s/%s" % (kind, name)))
+
+
+def _common(engine, dc_name="Default"):
+    st = engine.store
+    for name, desc in OPERATING_SYSTEMS:
+        st.put("operatingsystems", T.OperatingSystemInfo(id=sid("os", name), name=name, description=desc,
+                                                         architecture=T.Architecture.X86_64))
+    for name in SCHEDULING_POLICIES:
+        st.put("schedulingpolicies", T.SchedulingPolicy(id=sid("sp", name), name=name, description=name,
+                                                         default_policy=name == "none", locked=True))
+    st.put("tags", T.Tag(id="00000000-0000-0000-0000-000000000000", name="root", description="root"))
+    dc = T.DataCenter(id=sid("dc", dc_name), name=dc_name, description="The default Data Center", local=False,
+                      status=T.DataCenterStatus.UP, storage_format=T.StorageFormat.V5,
+                      version=T.Version(major=4, minor=7),
+                      supported_versions=[T.Version(major=4, minor=7)],
+                      quota_mode=T.QuotaModeType.DISABLED)
+    st.put("datacenters", dc)
+    net = T.Network(id=sid("net", "ovirtmgmt"), name="ovirtmgmt", description="Management Network",
+                    data_center=ref("datacenters", dc.id), mtu=0, stp=False, required=True,
+                    usages=[T.NetworkUsage.VM, T.NetworkUsage.MANAGEMENT])
+    st.put("networks", net)
+    st.put("vnicprofiles", T.VnicProfile(id=sid("vnic", "ovirtmgmt"), name="ovirtmgmt", description="",
+                                         network=ref("networks", net.id), port_mirroring=False,
+                                         pass_through=T.VnicPassThrough(mode=T.VnicPassThroughMode.DISABLED)))
+    return dc
+
+
+def new_cluster(engine, name, dc_id):
+    c = T.Cluster(
+        id=sid("cluster", name), name=name, description="", data_center=ref("datacenters", dc_id),
+        cpu=T.Cpu(architecture=T.Architecture.X86_64, type="Intel Icelake Server Family"),
+        version=T.Version(major=4, minor=7), ballooning_enabled=True, ha_reservation=False,
+        memory_policy=T.MemoryPolicy(over_commit=T.MemoryOverCommit(percent=100),
+                                     transparent_huge_pages=T.TransparentHugePages(enabled=True)),
+        error_handling=T.ErrorHandling(on_error=T.MigrateOnError.MIGRATE),
+        fencing_policy=T.FencingPolicy(enabled=True, skip_if_sd_active=T.SkipIfSdActive(enabled=False),
+                                       skip_if_connectivity_broken=T.SkipIfConnectivityBroken(enabled=False,
+                                                                                              threshold=50),
+                                       skip_if_gluster_bricks_up=False, skip_if_gluster_quorum_not_met=False),
+        scheduling_policy=ref("schedulingpolicies", sid("sp", "none")),
+        migration=T.MigrationOptions(auto_converge=T.InheritableBoolean.INHERIT,
+                                     compressed=T.InheritableBoolean.INHERIT),
+        threads_as_cores=False, trusted_service=False, virt_service=True, gluster_service=False,
+        firewall_type=T.FirewallType.FIREWALLD, switch_type=T.SwitchType.LEGACY)
+    engine.store.put("clusters", c)
+    return c
+
+
+def new_host(engine, name, cluster_id, index, memory=64 * GIB, cores=16, spm=False, update=False):
+    hid = sid("host", name)
+    host = T.Host(
+        id=hid, name=name, address="%s.example.test" % name, comment="", description="",
+        status=T.HostStatus.UP, cluster=ref("clusters", cluster_id), memory=memory, port=54321,
+        protocol=T.HostProtocol.STOMP, type=T.HostType.RHEL, update_available=False,
+        cpu=T.Cpu(name="Intel(R) Xeon(R) Gold 6338", speed=2000.0,
+                  topology=T.CpuTopology(sockets=2, cores=cores // 2, threads=1)),
+        os=T.OperatingSystem(type="RHEL", version=T.Version(full_version="9.4 - 1.el9", major=9, minor=4)),
+        version=T.Version(full_version="vdsm-4.50.5", major=4, minor=50),
+        power_management=T.PowerManagement(enabled=True, kdump_detection=True, automatic_pm_enabled=True,
+                                           pm_proxies=[T.PmProxy(type=T.PmProxyType.CLUSTER),
+                                                       T.PmProxy(type=T.PmProxyType.DC)]),
+        spm=T.Spm(priority=5, status=T.SpmStatus.SPM if spm else T.SpmStatus.NONE),
+        hosted_engine=T.HostedEngine(configured=False, active=False),
+        ksm=T.Ksm(enabled=False), transparent_huge_pages=T.TransparentHugePages(enabled=True),
+        kdump_status=T.KdumpStatus.DISABLED, se_linux=T.SeLinux(mode=T.SeLinuxMode.ENFORCING),
+        external_status=T.ExternalStatus.OK, libvirt_version=T.Version(full_version="libvirt-9.5.0"),
+        ssh=T.Ssh(port=22, fingerprint="SHA256:sim%s" % name))
+    engine.store.put("hosts", host, extra={
+        "pending_update": update, "boot_time": 0,
+        "bmc": {"address": "bmc-%s.example.test" % name, "username": "admin", "password": "calvin",
+                "type": "ipmilan", "power": "on"}})
+    octet = index % 250 + 10
+    engine.store.put("host_nics", T.HostNic(
+        id=sid("hostnic", name), name="eno1", mac=T.Mac(address="52:54:00:00:%02x:%02x" % (index // 256 % 256, index % 256)),
+        ip=T.Ip(address="192.0.2.%d" % octet, netmask="255.255.255.0", version=T.IpVersion.V4), mtu=1500,
+        speed=10 * 1000 ** 3, status=T.NicStatus.UP, boot_protocol=T.BootProtocol.STATIC, bridged=True,
+        network=ref("networks", sid("net", "ovirtmgmt")), host=ref("hosts", hid)), parent=hid)
+    return host
+
+
+def new_sd(engine, name, dc_id, kind=T.StorageDomainType.DATA, capacity=2048 * GIB):
+    sd = T.StorageDomain(
+        id=sid("sd", name), name=name, description="", comment="", type=kind, master=kind == T.StorageDomainType.DATA,
+        storage=T.HostStorage(type=T.StorageType.NFS, address="nfs.example.test", path="/exports/%s" % name),
+        storage_format=T.StorageFormat.V5, external_status=T.ExternalStatus.OK, backup=kind == T.StorageDomainType.DATA
+        and name.startswith("backup"), wipe_after_delete=False, discard_after_delete=False,
+        supports_discard=False, warning_low_space_indicator=10, critical_space_action_blocker=5)
+    engine.store.put("storagedomains", sd, extra={"data_center": dc_id, "status": "active", "capacity": capacity})
+    engine.sd_dir(sd.id)
+    return sd
+
+
+def _blank(engine, cluster_id=None):
+    st = engine.store
+    st.put("templates", T.Template(
+        id=engine.BLANK_ID, name="Blank", description="Blank template", status=T.TemplateStatus.OK,
+        memory=GIB, memory_policy=T.MemoryPolicy(guaranteed=GIB, max=4 * GIB, ballooning=True),
+        cpu=T.Cpu(architecture=T.Architecture.X86_64, topology=T.CpuTopology(sockets=1, cores=1, threads=1)),
+        os=T.OperatingSystem(type="other", boot=T.Boot(devices=[T.BootDevice.HD])), type=T.VmType.SERVER,
+        high_availability=T.HighAvailability(enabled=False, priority=0), stateless=False,
+        version=T.TemplateVersion(version_number=1), origin="ovirt"))
+
+
+def _bootable_template(engine, name, cluster_id, sd_id, os_type="rhel_9x64", size=10 * GIB):
+    st = engine.store
+    tid = sid("template", name)
+    st.put("templates", T.Template(
+        id=tid, name=name, description="CentOS Stream 9 cloud image with cloud-init", status=T.TemplateStatus.OK,
+        cluster=ref("clusters", cluster_id), memory=2 * GIB,
+        memory_policy=T.MemoryPolicy(guaranteed=GIB, max=8 * GIB, ballooning=True),
+        cpu=T.Cpu(architecture=T.Architecture.X86_64, topology=T.CpuTopology(sockets=1, cores=2, threads=1)),
+        os=T.OperatingSystem(type=os_type, boot=T.Boot(devices=[T.BootDevice.HD])), type=T.VmType.SERVER,
+        high_availability=T.HighAvailability(enabled=False, priority=0), stateless=False,
+        version=T.TemplateVersion(version_number=1), origin="ovirt"))
+    disk = engine.create_disk("%s_Disk1" % name, size, sd_id, T.DiskFormat.COW, locked_for=0)
+    st.put("template_disk_attachments", T.DiskAttachment(
+        id=disk.id, disk=ref("disks", disk.id), interface=T.DiskInterface.VIRTIO_SCSI, bootable=True, active=True,
+        template=ref("templates", tid)), parent=tid)
+    st.put("template_nics", T.Nic(id=sid("tnic", name), name="nic1", interface=T.NicInterface.VIRTIO,
+                                  vnic_profile=ref("vnicprofiles", sid("vnic", "ovirtmgmt")),
+                                  template=ref("templates", tid)), parent=tid)
+    return tid
+
+
+def seed_default(engine):
+    dc = _common(engine)
+    cluster = new_cluster(engine, "Default", dc.id)
+    for i in range(1, 4):
+        new_host(engine, "host%02d" % i, cluster.id, i, spm=(i == 1))
+    data = new_sd(engine, "data-nfs", dc.id)
+    new_sd(engine, "backup-nfs", dc.id, kind=T.StorageDomainType.DATA)
+    engine.store.get("storagedomains", sid("sd", "backup-nfs")).backup = True
+    _blank(engine)
+    _bootable_template(engine, "centos9-template", cluster.id, data.id)
+    engine.emit(9500, "ovirt-engine-sim started with the default seed.")
+
+
+def seed_large(engine, hosts=200, clusters=4, vms=10000):
+    dc = _common(engine)
+    cl = [new_cluster(engine, "Default" if i == 0 else "cluster%02d" % i, dc.id) for i in range(clusters)]
+    data = new_sd(engine, "data-nfs", dc.id, capacity=512 * 1024 * GIB)
+    new_sd(engine, "backup-nfs", dc.id)
+    _blank(engine)
+    tid = _bootable_template(engine, "centos9-template", cl[0].id, data.id)
+    host_objs = []
+    for i in range(hosts):
+        c = cl[i % clusters]
+        host_objs.append(new_host(engine, "host%03d" % (i + 1), c.id, i + 1, memory=512 * GIB, cores=64,
+                                  spm=i == 0, update=i % 3 == 0))
+    now = engine.now_dt()
+    profile = ref("vnicprofiles", sid("vnic", "ovirtmgmt"))
+    st = engine.store
+    per_host = {}
+    for i in range(vms):
+        host = host_objs[i % hosts]
+        running = i % 5 != 0
+        vid = str(uuid.UUID(int=(1 << 124) | i))
+        vm = T.Vm(id=vid, name="vm%05d" % i, description="", comment="", status=T.VmStatus.UP if running else T.VmStatus.DOWN,
+                  cluster=host.cluster, template=ref("templates", tid), origin="ovirt", creation_time=now,
+                  host=ref("hosts", host.id) if running else None, start_time=now if running else None,
+                  memory=(2 + (i % 4) * 2) * GIB, memory_policy=T.MemoryPolicy(guaranteed=GIB, max=16 * GIB),
+                  cpu=T.Cpu(architecture=T.Architecture.X86_64, topology=T.CpuTopology(sockets=2, cores=1, threads=1)),
+                  os=T.OperatingSystem(type="rhel_9x64"), type=T.VmType.SERVER,
+                  high_availability=T.HighAvailability(enabled=i % 10 == 0, priority=50 if i % 10 == 0 else 0),
+                  placement_policy=T.VmPlacementPolicy(affinity=T.VmAffinity.MIGRATABLE),
+                  stateless=False, delete_protected=False, run_once=False, next_run_configuration_exists=False)
+        st.put("vms", vm)
+        st.put("vm_nics", T.Nic(id=str(uuid.UUID(int=(2 << 124) | i)), name="nic1", interface=T.NicInterface.VIRTIO,
+                                mac=T.Mac(address="56:6f:%02x:%02x:%02x:%02x" % (0x80 | (i >> 24) & 0x7F, (i >> 16) & 0xFF,
+                                                                                  (i >> 8) & 0xFF, i & 0xFF)),
+                                plugged=True, linked=True, vnic_profile=profile, vm=ref("vms", vid)), parent=vid)
+        per_host[host.id] = per_host.get(host.id, 0) + 1
+    _ = new_id
+    engine.emit(9500, "ovirt-engine-sim started with the large seed (%d hosts, %d VMs)." % (hosts, vms))
+
+
+SEEDS = {"default": seed_default, "large": seed_large}

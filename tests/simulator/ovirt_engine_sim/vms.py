@@ -1,0 +1,888 @@
+"""VMs: add from a template, update (with next-run), remove, the power actions, NICs,
+disk attachments, snapshots, statistics and the scheduler that places VMs on hosts."""
+
+import copy
+import re
+
+from ovirtsdk4 import types as T
+from ovirtsdk4.reader import Reader
+from ovirtsdk4.writer import Writer
+
+from .core import new_id
+from .model import ApiError, bad_request, conflict, merge, ref, render
+
+S = T.VmStatus
+RUNNING = {S.UP, S.POWERING_UP, S.WAIT_FOR_LAUNCH, S.MIGRATING, S.REBOOT_IN_PROGRESS, S.PAUSED,
+           S.POWERING_DOWN, S.SAVING_STATE, S.RESTORING_STATE, S.NOT_RESPONDING, S.UNKNOWN}
+NAME_RE = re.compile(r"^[\w.-]{1,64}$")
+GIB = 1 << 30
+MIB = 1 << 20
+# Fields the client may not set, and fields a running VM only takes at next run.
+_READ_ONLY = ("status", "host", "start_time", "stop_time", "creation_time", "next_run_configuration_exists",
+              "disk_attachments", "nics", "snapshots", "statistics", "tags", "cdroms", "permissions",
+              "run_once", "status_detail", "fqdn", "guest_operating_system", "guest_time_zone",
+              "original_template", "stop_reason", "checkpoints", "backups")
+_COLD = ("cpu", "os", "type", "bios", "custom_cpu_model", "custom_emulated_machine", "time_zone",
+         "placement_policy_hosts", "lease", "io", "stateless")
+_COPIED_FROM_TEMPLATE = ("memory", "memory_policy", "cpu", "os", "type", "high_availability", "stateless",
+                         "display", "bios", "io", "usb", "soundcard_enabled", "time_zone", "console",
+                         "migration", "storage_error_resume_behaviour", "delete_protected", "large_icon",
+                         "small_icon")
+
+
+def _mac_ok(mac):
+    return re.match(r"^([0-9a-fA-F]{2}:){5}[0-9a-fA-F]{2}$", mac or "") is not None
+
+
+class VmsMixin:
+    # -- scheduling -----------------------------------------------------------------------------
+    def vms_on_host(self, host_id):
+        out = []
+        for vm in self.store.list("vms"):
+            if vm.status in RUNNING and vm.host is not None and vm.host.id == host_id:
+                out.append(vm)
+            elif self.store.extra.get("vms", {}).get(vm.id, {}).get("migrating_to") == host_id:
+                out.append(vm)
+        return out
+
+    def host_committed(self, host_id):
+        return sum(vm.memory or 0 for vm in self.vms_on_host(host_id))
+
+    def host_capacity(self, host):
+        cluster = self.store.get("clusters", host.cluster.id) if host.cluster else None
+        pct = 100
+        if cluster is not None and cluster.memory_policy and cluster.memory_policy.over_commit:
+            pct = cluster.memory_policy.over_commit.percent or 100
+        return int((host.memory or 0) * pct / 100)
+
+    def free_memory(self, host):
+        return self.host_capacity(host) - self.host_committed(host.id)
+
+    def pick_host(self, vm, exclude=(), wanted=None):
+        """Choose a host for ``vm``: up, in its cluster, with memory, obeying pinning and enforcing
+        affinity. Returns (host, reason-if-none)."""
+        candidates = [h for h in self.store.list("hosts")
+                      if h.cluster and vm.cluster and h.cluster.id == vm.cluster.id
+                      and h.status == T.HostStatus.UP and h.id not in exclude]
+        pp = vm.placement_policy
+        if pp is not None and pp.hosts:
+            pinned = {h.id for h in pp.hosts}
+            candidates = [h for h in candidates if h.id in pinned]
+        if wanted is not None:
+            candidates = [h for h in candidates if h.id == wanted.id]
+        reasons = []
+        for group in self.store.list("cluster_affinity_groups", vm.cluster.id if vm.cluster else None):
+            members = {v.id for v in (group.vms or [])}
+            if vm.id not in members or not _enforcing(group):
+                continue
+            busy = set()
+            for other in members - {vm.id}:
+                o = self.store.get("vms", other)
+                if o is not None and o.status in RUNNING and o.host is not None:
+                    busy.add(o.host.id)
+            positive = _positive(group)
+            if positive and busy:
+                candidates = [h for h in candidates if h.id in busy]
+            elif positive is False:
+                candidates = [h for h in candidates if h.id not in busy]
+            reasons.append("affinity group %s" % group.name)
+        need = vm.memory or 0
+        fits = [h for h in candidates if self.free_memory(h) >= need]
+        if not fits:
+            why = "no host in cluster has %d MiB free" % (need // MIB) if candidates else \
+                "no up host matches placement/affinity (%s)" % (", ".join(reasons) or "cluster hosts")
+            return None, why
+        fits.sort(key=lambda h: (-self.free_memory(h), h.name))
+        return fits[0], None
+
+    # -- add / update / remove --------------------------------------------------------------------
+    def add_vms(self, parent, vm, query):
+        if not vm.name:
+            raise bad_request("Cannot add VM. The following field is required: name")
+        if not NAME_RE.match(vm.name):
+            raise bad_request("Cannot add VM. The given name contains special characters. Only lower-case and "
+                              "upper-case letters, numbers, '_', '-', '.' are allowed")
+        if self.by_name("vms", vm.name) is not None:
+            raise conflict("Cannot add VM. The VM name is already in use, please choose a unique name and try again.")
+        cluster = self.resolve("clusters", vm.cluster, "VM")
+        source_snapshot = None
+        if vm.snapshots:
+            source_snapshot = self._find_snapshot(vm.snapshots[0].id)
+        if vm.template is not None and (vm.template.id or vm.template.name):
+            template = self.resolve("templates", vm.template, "VM")
+        else:
+            template = self.store.get("templates", self.BLANK_ID)
+        if source_snapshot is not None:
+            src_vm, _snap = source_snapshot
+            base = src_vm
+        else:
+            base = template
+        stored = T.Vm(id=new_id(), name=vm.name, cluster=ref("clusters", cluster.id),
+                      template=ref("templates", template.id), original_template=ref("templates", template.id),
+                      status=S.IMAGE_LOCKED, creation_time=self.now_dt(), origin="ovirt",
+                      placement_policy=T.VmPlacementPolicy(affinity=T.VmAffinity.MIGRATABLE),
+                      storage_error_resume_behaviour=T.VmStorageErrorResumeBehaviour.AUTO_RESUME,
+                      next_run_configuration_exists=False, run_once=False, stateless=False,
+                      delete_protected=False, description="", comment="")
+        for attr in _COPIED_FROM_TEMPLATE:
+            val = getattr(base, attr, None)
+            if val is not None:
+                setattr(stored, attr, copy.deepcopy(val))
+        merge(stored, vm, skip=_READ_ONLY + ("cluster", "template", "snapshots", "name"))
+        self._validate_vm(stored)
+        if stored.lease is not None and stored.lease.storage_domain is not None:
+            sd = self.resolve("storagedomains", stored.lease.storage_domain, "VM")
+            stored.lease = T.StorageDomainLease(storage_domain=ref("storagedomains", sd.id))
+        if stored.placement_policy and stored.placement_policy.hosts:
+            stored.placement_policy.hosts = [ref("hosts", self.resolve("hosts", h, "VM").id)
+                                             for h in stored.placement_policy.hosts]
+        overrides = {a.disk.id: a for a in (vm.disk_attachments or []) if a.disk is not None and a.disk.id}
+        clone = query.get("clone", "false").lower() == "true"
+        self.store.put("vms", stored, extra={"gen": 0})
+        # Disks: thin overlays on the template's images (full copies with clone=true).
+        src_atts = (self.store.list("vm_disk_attachments", base.id) if source_snapshot else
+                    self.store.list("template_disk_attachments", template.id))
+        for att in src_atts:
+            src_disk = self.store.get("disks", att.disk.id)
+            if src_disk is None:
+                continue
+            ov = overrides.get(src_disk.id)
+            odisk = ov.disk if ov is not None else None
+            sd_id = src_disk.storage_domains[0].id
+            if odisk is not None and odisk.storage_domains:
+                sd_id = self.resolve("storagedomains", odisk.storage_domains[0], "VM").id
+            fmt = odisk.format if odisk is not None and odisk.format else (
+                T.DiskFormat.COW if not clone else src_disk.format)
+            disk = self.create_disk(src_disk.alias if (odisk is None or not odisk.alias) else odisk.alias,
+                                    src_disk.provisioned_size, sd_id, fmt,
+                                    backing=None if clone else self.disk_path(src_disk.id),
+                                    copy_from=self.disk_path(src_disk.id) if clone else None,
+                                    sparse=True, locked_for=5)
+            self.store.put("vm_disk_attachments", T.DiskAttachment(
+                id=disk.id, disk=ref("disks", disk.id), interface=att.interface, bootable=att.bootable,
+                active=True, pass_discard=False, read_only=False, uses_scsi_reservation=False,
+                vm=ref("vms", stored.id)), parent=stored.id)
+        src_nics = self.store.list("vm_nics", base.id) if source_snapshot else \
+            self.store.list("template_nics", template.id)
+        for nic in src_nics:
+            self._store_nic(stored.id, T.Nic(name=nic.name, interface=nic.interface,
+                                             vnic_profile=nic.vnic_profile, plugged=True, linked=True))
+        self._active_snapshot(stored.id)
+        self.emit(37, "VM %s creation was initiated by admin@internal-authz." % stored.name, vm=stored.id,
+                  cluster=cluster.id)
+        job = self.start_job("Creating VM %s from Template %s in Cluster %s" % (stored.name, template.name,
+                                                                                  cluster.name))
+        delay = 5 if src_atts else 1
+        self.schedule(delay, "vm_added", vm=stored.id, job=job)
+        self.record("vm", stored.id, "image_locked")
+        return render("vms", stored)
+
+    def timer_vm_added(self, vm, job):
+        obj = self.store.get("vms", vm)
+        if obj is None:
+            return
+        obj.status = S.DOWN
+        self.store.touch("vms", vm)
+        self.record("vm", vm, "down")
+        self.emit(53, "VM %s creation has been completed." % obj.name, vm=vm, cluster=obj.cluster.id)
+        self.end_job(job)
+        self.write_ovf(vm)
+
+    def _validate_vm(self, vm):
+        if vm.memory is not None and vm.memory <= 0:
+            raise bad_request("Cannot add VM. Memory size must be positive")
+        mp = vm.memory_policy
+        if mp is not None and mp.guaranteed is not None and vm.memory is not None and mp.guaranteed > vm.memory:
+            raise bad_request("Cannot add VM. Physical Memory Guaranteed cannot exceed Memory Size")
+        if mp is not None and mp.max is not None and vm.memory is not None and mp.max < vm.memory:
+            raise bad_request("Cannot add VM. Maximum memory size cannot be lower than memory size")
+        ha = vm.high_availability
+        if ha is not None and ha.priority is not None and not 0 <= ha.priority <= 100:
+            raise bad_request("Cannot add VM. HA priority must be between 0 and 100")
+        topo = vm.cpu.topology if vm.cpu is not None else None
+        if topo is not None:
+            for f in ("sockets", "cores", "threads"):
+                v = getattr(topo, f)
+                if v is not None and v < 1:
+                    raise bad_request("Cannot add VM. CPU %s must be at least 1" % f)
+
+    def update_vms(self, parent, vid, vm, query):
+        stored = self.must("vms", vid)
+        if stored.status == S.IMAGE_LOCKED:
+            raise conflict("Cannot edit VM. VM is being created or is locked. Please try again in a few minutes.")
+        if vm.name and vm.name != stored.name:
+            if not NAME_RE.match(vm.name):
+                raise bad_request("Cannot edit VM. The given name contains special characters.")
+            if self.by_name("vms", vm.name) is not None:
+                raise conflict("Cannot edit VM. The VM name is already in use, please choose a unique name and try again.")
+        if vm.cluster is not None and (vm.cluster.id or vm.cluster.name):
+            cluster = self.resolve("clusters", vm.cluster, "VM")
+            if cluster.id != stored.cluster.id and stored.status != S.DOWN:
+                raise conflict("Cannot edit VM. VM must be down to change its cluster.")
+            vm.cluster = ref("clusters", cluster.id)
+        if vm.lease is not None:
+            if vm.lease.storage_domain is not None and (vm.lease.storage_domain.id or vm.lease.storage_domain.name):
+                sd = self.resolve("storagedomains", vm.lease.storage_domain, "VM")
+                vm.lease = T.StorageDomainLease(storage_domain=ref("storagedomains", sd.id))
+        if vm.placement_policy is not None and vm.placement_policy.hosts:
+            vm.placement_policy.hosts = [ref("hosts", self.resolve("hosts", h, "VM").id)
+                                         for h in vm.placement_policy.hosts]
+        candidate = copy.deepcopy(stored)
+        _apply_vm_update(candidate, vm)
+        self._validate_vm(candidate)
+        running = stored.status in RUNNING
+        x = self.store.x("vms", vid)
+        if running:
+            cold = T.Vm()
+            hot = T.Vm()
+            for key, val in vars(vm).items():
+                name = key.lstrip("_")
+                if val is None or name in _READ_ONLY:
+                    continue
+                target = cold if name in _COLD or (name == "memory" and val < (stored.memory or 0)) else hot
+                setattr(target, key, val)
+            if vm.placement_policy is not None and vm.placement_policy.hosts is not None:
+                cold.placement_policy = vm.placement_policy
+                hot.placement_policy = None
+            _apply_vm_update(stored, hot)
+            if any(v is not None for v in vars(cold).values()):
+                pending = Reader.read(x["next_run"]) if x.get("next_run") else T.Vm()
+                _apply_vm_update(pending, cold)
+                x["next_run"] = Writer.write(pending)
+                stored.next_run_configuration_exists = True
+        else:
+            _apply_vm_update(stored, vm)
+        self.store.touch("vms", vid)
+        self.emit(35, "VM %s configuration was updated by admin@internal-authz." % stored.name, vm=vid,
+                  cluster=stored.cluster.id)
+        self.write_ovf(vid)
+        return self._vm_view(stored, query)
+
+    def _vm_view(self, stored, query):
+        out = render("vms", stored)
+        if query.get("next_run", "false").lower() == "true":
+            x = self.store.extra.get("vms", {}).get(stored.id, {})
+            if x.get("next_run"):
+                out = copy.deepcopy(out)
+                _apply_vm_update(out, Reader.read(x["next_run"]))
+        return out
+
+    def get_vms(self, parent, vid, query):
+        return self._vm_view(self.must("vms", vid), query)
+
+    def remove_vms(self, parent, vid, query):
+        vm = self.must("vms", vid)
+        if vm.status == S.IMAGE_LOCKED:
+            raise conflict("Cannot remove VM. VM is locked. Please try again in a few minutes.")
+        if vm.status != S.DOWN and vm.status != S.SUSPENDED:
+            raise conflict("Cannot remove VM. VM is running.")
+        if vm.delete_protected:
+            raise conflict("Cannot remove VM. VM is delete protected.")
+        detach_only = query.get("detach_only", "false").lower() == "true"
+        for att in self.store.list("vm_disk_attachments", vid):
+            self.store.delete("vm_disk_attachments", att.id)
+            if not detach_only:
+                self.delete_disk(att.disk.id)
+        for coll in ("vm_nics", "vm_snapshots", "vm_tags", "vm_checkpoints", "vm_backups"):
+            for child in self.store.list(coll, vid):
+                self.store.delete(coll, child.id)
+        for group in self.store.list("cluster_affinity_groups", vm.cluster.id):
+            if group.vms and any(v.id == vid for v in group.vms):
+                group.vms = [v for v in group.vms if v.id != vid]
+                self.store.touch("cluster_affinity_groups", group.id)
+        self.store.delete("vms", vid)
+        self.remove_ovf(vid)
+        self.emit(113, "VM %s was successfully removed." % vm.name, cluster=vm.cluster.id)
+        self.record("vm", vid, "removed")
+
+    # -- power actions ----------------------------------------------------------------------------
+    def _bump(self, vid):
+        x = self.store.x("vms", vid)
+        x["gen"] = x.get("gen", 0) + 1
+        self.store.touch("vms", vid)
+        return x["gen"]
+
+    def _set_status(self, vm, status, **extra):
+        vm.status = status
+        self.store.touch("vms", vm.id)
+        self.record("vm", vm.id, status.value, host=vm.host.id if vm.host else None, **extra)
+
+    def _locked_check(self, vm, what):
+        if vm.status == S.IMAGE_LOCKED:
+            raise conflict("Cannot %s VM. VM %s is locked. Please try again in a few minutes." % (what, vm.name))
+        for att in self.store.list("vm_disk_attachments", vm.id):
+            disk = self.store.get("disks", att.disk.id)
+            if disk is not None and disk.status == T.DiskStatus.LOCKED:
+                raise conflict("Cannot %s VM: Disk %s is locked. Please try again in a few minutes." % (what, disk.alias))
+
+    def action_vms_start(self, parent, vid, action, query):
+        vm = self.must("vms", vid)
+        self._locked_check(vm, "run")
+        if vm.status in (S.SUSPENDED,):
+            return self._resume(vm)
+        if vm.status == S.PAUSED:
+            self._set_status(vm, S.UP)
+            return self.action_result()
+        if vm.status != S.DOWN:
+            raise conflict("Cannot run VM. VM is running.")
+        wanted = action.vm.placement_policy.hosts[0] if (action.vm is not None and action.vm.placement_policy
+                                                         and action.vm.placement_policy.hosts) else None
+        if wanted is not None:
+            wanted = self.resolve("hosts", wanted, "VM")
+        self.check_vm_storage(vm, "run")
+        host, why = self.pick_host(vm, wanted=wanted)
+        if host is None:
+            self.emit(54, "Failed to run VM %s (User: admin@internal-authz)." % vm.name, "error", vm=vid,
+                      cluster=vm.cluster.id)
+            raise conflict("Cannot run VM. There is no host that satisfies current scheduling constraints. "
+                           "See below for details:, The host did not satisfy internal filter Memory: %s." % why)
+        x = self.store.x("vms", vid)
+        if action.use_cloud_init or (action.vm is not None and action.vm.initialization is not None):
+            x["run_once_init"] = True
+            vm.run_once = True
+        gen = self._bump(vid)
+        vm.host = ref("hosts", host.id)
+        vm.start_time = self.now_dt()
+        vm.stop_time = None
+        self._set_status(vm, S.WAIT_FOR_LAUNCH)
+        job = self.start_job("Launching VM %s" % vm.name, action.correlation_id if hasattr(action, "correlation_id") else None)
+        self.emit(153, "VM %s was started by admin@internal-authz (Host: %s)." % (vm.name, host.name), vm=vid,
+                  host=host.id, cluster=vm.cluster.id)
+        boot = self.boot_seconds(vm)
+        self.schedule(min(2.0, boot / 4), "vm_status", vm=vid, gen=gen, status="powering_up")
+        self.schedule(boot, "vm_up", vm=vid, gen=gen, job=job, code=32)
+        return self.action_result(job=job)
+
+    def boot_seconds(self, vm):
+        x = self.store.extra.get("vms", {}).get(vm.id, {})
+        if "boot_seconds" in x:
+            return float(x["boot_seconds"])
+        base = float(self.tunables.get("vm_boot_seconds", 20.0))
+        # Deterministic spread per VM (±20 %), so fleets do not all come up at the same instant.
+        spread = (int(vm.id.replace("-", "")[:8], 16) % 41 - 20) / 100.0
+        return base * (1 + spread)
+
+    def timer_vm_status(self, vm, gen, status):
+        obj = self.store.get("vms", vm)
+        if obj is None or self.store.x("vms", vm).get("gen") != gen:
+            return
+        self._set_status(obj, S(status))
+
+    def timer_vm_up(self, vm, gen, job=None, code=None):
+        obj = self.store.get("vms", vm)
+        if obj is None or self.store.x("vms", vm).get("gen") != gen:
+            return
+        host = self.store.get("hosts", obj.host.id) if obj.host else None
+        if host is None or host.status not in (T.HostStatus.UP, T.HostStatus.PREPARING_FOR_MAINTENANCE):
+            self._vm_down(obj, error="host is not up")
+            if job:
+                self.end_job(job, ok=False)
+            return
+        self._set_status(obj, S.UP)
+        obj.guest_operating_system = None
+        if code == 32:
+            self.emit(32, "VM %s started on Host %s" % (obj.name, host.name), vm=vm, host=host.id,
+                      cluster=obj.cluster.id)
+        elif code == 506:
+            self.emit(506, "VM %s was restarted on Host %s as HA VM" % (obj.name, host.name), vm=vm, host=host.id,
+                      cluster=obj.cluster.id)
+        elif code:
+            self.emit(code, "VM %s is up on Host %s" % (obj.name, host.name), vm=vm, host=host.id,
+                      cluster=obj.cluster.id)
+        if job:
+            self.end_job(job)
+
+    def _vm_down(self, vm, error=None, code=None):
+        self._bump(vm.id)
+        x = self.store.x("vms", vm.id)
+        x.pop("migrating_to", None)
+        x.pop("run_once_init", None)
+        host_id = vm.host.id if vm.host else None
+        vm.host = None
+        vm.stop_time = self.now_dt()
+        vm.run_once = False
+        self._set_status(vm, S.DOWN, error=error)
+        if x.get("next_run"):
+            _apply_vm_update(vm, Reader.read(x.pop("next_run")))
+            vm.next_run_configuration_exists = False
+        if error:
+            self.emit(code or 119, "VM %s is down with error. Exit message: %s." % (vm.name, error), "error",
+                      vm=vm.id, host=host_id, cluster=vm.cluster.id)
+        else:
+            self.emit(61, "VM %s is down. Exit message: User shut down from within the guest" % vm.name,
+                      vm=vm.id, host=host_id, cluster=vm.cluster.id)
+        self.store.touch("vms", vm.id)
+
+    def action_vms_stop(self, parent, vid, action, query):
+        vm = self.must("vms", vid)
+        if vm.status == S.SUSPENDED:
+            self._bump(vid)
+            self._set_status(vm, S.DOWN)
+            self.emit(111, "Suspended VM %s has had its save state cleared by admin@internal-authz." % vm.name,
+                      vm=vid, cluster=vm.cluster.id)
+            return self.action_result()
+        if vm.status not in RUNNING:
+            raise conflict("Cannot stop VM. VM is not running.")
+        self.emit(33, "VM %s powered off by admin@internal-authz (Host: %s)." % (
+            vm.name, self._host_name(vm)), vm=vid, cluster=vm.cluster.id)
+        self._vm_down(vm)
+        return self.action_result()
+
+    def action_vms_shutdown(self, parent, vid, action, query):
+        vm = self.must("vms", vid)
+        if vm.status not in RUNNING:
+            raise conflict("Cannot shutdown VM. VM is not running.")
+        if vm.status != S.UP:
+            return self.action_vms_stop(parent, vid, action, query)
+        gen = self._bump(vid)
+        self._set_status(vm, S.POWERING_DOWN)
+        self.emit(73, "VM shutdown initiated by admin@internal-authz on VM %s (Host: %s)." % (
+            vm.name, self._host_name(vm)), vm=vid, cluster=vm.cluster.id)
+        self.schedule(float(self.tunables.get("vm_shutdown_seconds", 8)), "vm_shutdown_done", vm=vid, gen=gen)
+        return self.action_result()
+
+    def timer_vm_shutdown_done(self, vm, gen):
+        obj = self.store.get("vms", vm)
+        if obj is not None and self.store.x("vms", vm).get("gen") == gen:
+            self._vm_down(obj)
+
+    def action_vms_reboot(self, parent, vid, action, query):
+        vm = self.must("vms", vid)
+        if vm.status != S.UP:
+            raise conflict("Cannot reboot VM. VM is not running.")
+        gen = self._bump(vid)
+        self._set_status(vm, S.REBOOT_IN_PROGRESS)
+        self.emit(157, "VM %s was restarted by admin@internal-authz." % vm.name, vm=vid, cluster=vm.cluster.id)
+        self.schedule(self.boot_seconds(vm) * 0.6, "vm_up", vm=vid, gen=gen)
+        return self.action_result()
+
+    def action_vms_suspend(self, parent, vid, action, query):
+        vm = self.must("vms", vid)
+        if vm.status != S.UP:
+            raise conflict("Cannot suspend VM. VM is not running.")
+        gen = self._bump(vid)
+        self._set_status(vm, S.SAVING_STATE)
+        self.schedule(3 + (vm.memory or 0) / GIB, "vm_suspended", vm=vid, gen=gen)
+        return self.action_result()
+
+    def timer_vm_suspended(self, vm, gen):
+        obj = self.store.get("vms", vm)
+        if obj is not None and self.store.x("vms", vm).get("gen") == gen:
+            obj.host = None
+            self._set_status(obj, S.SUSPENDED)
+
+    def _resume(self, vm):
+        host, why = self.pick_host(vm)
+        if host is None:
+            raise conflict("Cannot run VM. There is no host that satisfies current scheduling constraints. %s" % why)
+        gen = self._bump(vm.id)
+        vm.host = ref("hosts", host.id)
+        self._set_status(vm, S.RESTORING_STATE)
+        self.schedule(3 + (vm.memory or 0) / GIB, "vm_up", vm=vm.id, gen=gen, code=32)
+        return self.action_result()
+
+    def _host_name(self, vm):
+        host = self.store.get("hosts", vm.host.id) if vm.host else None
+        return host.name if host else "N/A"
+
+    # -- migration ------------------------------------------------------------------------------
+    def migration_seconds(self, vm):
+        per_gib = float(self.tunables.get("migration_seconds_per_gib", 1.25))
+        return float(self.tunables.get("migration_base_seconds", 2.0)) + per_gib * (vm.memory or 0) / GIB
+
+    def action_vms_migrate(self, parent, vid, action, query):
+        vm = self.must("vms", vid)
+        if vm.status != S.UP:
+            raise conflict("Cannot migrate VM. VM %s is not running." % vm.name if vm.status not in RUNNING else
+                           "Cannot migrate VM. VM %s is not Up (status: %s)." % (vm.name, vm.status.value))
+        wanted = self.resolve("hosts", action.host, "VM", required=False) if action.host is not None else None
+        host, why = self.start_migration(vm, wanted=wanted, force=bool(action.force))
+        if host is None:
+            raise conflict("Cannot migrate VM. %s" % why)
+        job = self.store.x("vms", vid).get("migration_job")
+        return self.action_result(job=job)
+
+    def start_migration(self, vm, wanted=None, force=False, reason=None):
+        """Begin migrating ``vm`` off its host. Returns (destination, None) or (None, why)."""
+        affinity = vm.placement_policy.affinity if vm.placement_policy else T.VmAffinity.MIGRATABLE
+        if affinity == T.VmAffinity.PINNED or (affinity == T.VmAffinity.USER_MIGRATABLE and reason and not force):
+            return None, "VM %s is pinned to a host (placement policy %s)." % (vm.name, affinity.value)
+        source = vm.host.id if vm.host else None
+        host, why = self.pick_host(vm, exclude={source}, wanted=wanted)
+        if host is None:
+            return None, "There is no host that satisfies current scheduling constraints: %s." % why
+        gen = self._bump(vm.id)
+        x = self.store.x("vms", vm.id)
+        x["migrating_to"] = host.id
+        job = self.start_job("Migrating VM %s to Host %s" % (vm.name, host.name))
+        x["migration_job"] = job
+        self._set_status(vm, S.MIGRATING, to=host.id)
+        self.emit(62, "Migration started (VM: %s, Source: %s, Destination: %s, User: admin@internal-authz). "
+                      "Reason: %s" % (vm.name, self._host_name(vm), host.name, reason or "user request"),
+                  vm=vm.id, host=source, cluster=vm.cluster.id)
+        self.schedule(self.migration_seconds(vm), "vm_migrated", vm=vm.id, gen=gen, job=job, source=source)
+        return host, None
+
+    def timer_vm_migrated(self, vm, gen, job, source):
+        obj = self.store.get("vms", vm)
+        x = self.store.x("vms", vm)
+        if obj is None or x.get("gen") != gen:
+            return
+        dest_id = x.pop("migrating_to", None)
+        dest = self.store.get("hosts", dest_id) if dest_id else None
+        fail = self.take_fault("migration_failure", vm=obj.name) or dest is None or dest.status != T.HostStatus.UP
+        if fail:
+            self._set_status(obj, S.UP)
+            self.emit(65, "Migration failed (VM: %s, Source: %s, Destination: %s)." % (
+                obj.name, self._host_name(obj), dest.name if dest else "N/A"), "error", vm=vm, host=source,
+                cluster=obj.cluster.id)
+            self.end_job(job, ok=False)
+            self.on_migration_done(source, ok=False)
+            return
+        obj.host = ref("hosts", dest.id)
+        self._set_status(obj, S.UP)
+        self.emit(63, "Migration completed (VM: %s, Source: %s, Destination: %s, Duration: %d seconds)." % (
+            obj.name, (self.store.get("hosts", source).name if self.store.get("hosts", source) else "N/A"),
+            dest.name, self.migration_seconds(obj)), vm=vm, host=dest.id, cluster=obj.cluster.id)
+        self.end_job(job)
+        self.on_migration_done(source, ok=True)
+
+    def action_vms_cancelmigration(self, parent, vid, action, query):
+        vm = self.must("vms", vid)
+        if vm.status != S.MIGRATING:
+            raise conflict("Cannot cancel migration for VM. VM %s is not being migrated." % vm.name)
+        x = self.store.x("vms", vid)
+        x.pop("migrating_to", None)
+        self._bump(vid)
+        self._set_status(vm, S.UP)
+        self.emit(65, "Migration failed: canceled by user (VM: %s)." % vm.name, "error", vm=vid,
+                  cluster=vm.cluster.id)
+        return self.action_result()
+
+    def action_vms_reordermacaddresses(self, parent, vid, action, query):
+        self.must("vms", vid)
+        return self.action_result()
+
+    def action_vms_freezefilesystems(self, parent, vid, action, query):
+        vm = self.must("vms", vid)
+        if vm.status != S.UP:
+            raise conflict("Cannot freeze filesystems of VM. VM is not running.")
+        return self.action_result()
+
+    action_vms_thawfilesystems = action_vms_freezefilesystems
+
+    # -- crash (fault injection) ----------------------------------------------------------------
+    def crash_vm(self, vm, reason="crashed (simulated)"):
+        if vm.status not in RUNNING:
+            raise ApiError(409, "VM %s is not running" % vm.name)
+        host_id = vm.host.id if vm.host else None
+        self._vm_down(vm, error=reason)
+        if vm.high_availability is not None and vm.high_availability.enabled:
+            self.emit(9602, "Highly Available VM %s failed. It will be restarted automatically." % vm.name,
+                      "error", vm=vm.id, host=host_id, cluster=vm.cluster.id)
+            self.schedule(float(self.tunables.get("ha_restart_delay_seconds", 5)), "ha_restart", vm=vm.id)
+
+    def timer_ha_restart(self, vm):
+        obj = self.store.get("vms", vm)
+        if obj is None or obj.status != S.DOWN:
+            return
+        host, why = self.pick_host(obj)
+        if host is None:
+            self.emit(9603, "Highly Available VM %s could not be restarted: %s" % (obj.name, why), "error",
+                      vm=vm, cluster=obj.cluster.id)
+            return
+        gen = self._bump(vm)
+        obj.host = ref("hosts", host.id)
+        obj.start_time = self.now_dt()
+        self._set_status(obj, S.WAIT_FOR_LAUNCH)
+        self.schedule(self.boot_seconds(obj), "vm_up", vm=vm, gen=gen, code=506)
+
+    # -- NICs ----------------------------------------------------------------------------------------
+    def _new_mac(self):
+        n = int(self.store.meta.get("mac_next", 0))
+        self.store.set_meta("mac_next", n + 1)
+        return "56:6f:%02x:%02x:%02x:%02x" % ((n >> 24) & 0xFF, (n >> 16) & 0xFF, (n >> 8) & 0xFF, n & 0xFF)
+
+    def _store_nic(self, vid, nic, coll="vm_nics"):
+        mac = nic.mac.address if nic.mac is not None and nic.mac.address else self._new_mac()
+        stored = T.Nic(id=new_id(), name=nic.name, interface=nic.interface or T.NicInterface.VIRTIO,
+                       mac=T.Mac(address=mac.lower()), plugged=True if nic.plugged is None else nic.plugged,
+                       linked=True if nic.linked is None else nic.linked,
+                       vnic_profile=ref("vnicprofiles", nic.vnic_profile.id) if nic.vnic_profile is not None
+                       and nic.vnic_profile.id else None)
+        if coll == "vm_nics":
+            stored.vm = ref("vms", vid)
+        else:
+            stored.template = ref("templates", vid)
+        return self.store.put(coll, stored, parent=vid)
+
+    def _check_nic(self, vid, nic, coll, existing_id=None):
+        if nic.name is not None:
+            for other in self.store.list(coll, vid):
+                if other.name == nic.name and other.id != existing_id:
+                    raise conflict("Cannot add Interface. The name %s is already in use, please choose a unique "
+                                   "name and try again." % nic.name)
+        if nic.mac is not None and nic.mac.address:
+            if not _mac_ok(nic.mac.address):
+                raise bad_request("Cannot add Interface. MAC Address %s is invalid." % nic.mac.address)
+            if int(nic.mac.address.split(":")[0], 16) & 1:
+                raise bad_request("Cannot add Interface. MAC address %s is a multicast address." % nic.mac.address)
+            for vm in self.store.list("vm_nics"):
+                if vm.mac is not None and vm.mac.address == nic.mac.address.lower() and vm.id != existing_id:
+                    raise conflict("Cannot add Interface. MAC Address %s is already in use." % nic.mac.address)
+        if nic.vnic_profile is not None and (nic.vnic_profile.id or nic.vnic_profile.name):
+            nic.vnic_profile = ref("vnicprofiles", self.resolve("vnicprofiles", nic.vnic_profile, "Interface").id)
+
+    def add_vm_nics(self, vid, nic, query):
+        vm = self.must("vms", vid)
+        if not nic.name:
+            raise bad_request("Cannot add Interface. The following field is required: name")
+        self._check_nic(vid, nic, "vm_nics")
+        stored = self._store_nic(vid, nic)
+        self.emit(932, "Interface %s (%s) was added to VM %s." % (stored.name, stored.interface.value, vm.name),
+                  vm=vid, cluster=vm.cluster.id)
+        self.write_ovf(vid)
+        return render("vm_nics", stored, vid)
+
+    def update_vm_nics(self, vid, nid, nic, query):
+        stored = self.must("vm_nics", nid, vid)
+        self._check_nic(vid, nic, "vm_nics", existing_id=nid)
+        if nic.mac is not None and nic.mac.address:
+            nic.mac.address = nic.mac.address.lower()
+        merge(stored, nic, skip=("vm", "statistics"))
+        self.store.touch("vm_nics", nid)
+        self.write_ovf(vid)
+        return render("vm_nics", stored, vid)
+
+    def remove_vm_nics(self, vid, nid, query):
+        self.remove_generic("vm_nics", nid, vid)
+        self.write_ovf(vid)
+
+    def add_template_nics(self, tid, nic, query):
+        self.must("templates", tid)
+        self._check_nic(tid, nic, "template_nics")
+        return render("template_nics", self._store_nic(tid, nic, "template_nics"), tid)
+
+    # -- disk attachments ----------------------------------------------------------------------------
+    def add_vm_disk_attachments(self, vid, att, query):
+        vm = self.must("vms", vid)
+        if att.interface is None:
+            raise bad_request("Cannot add Virtual Disk. The following field is required: interface")
+        if att.disk is None:
+            raise bad_request("Cannot add Virtual Disk. The following field is required: disk")
+        if att.disk.id and self.store.get("disks", att.disk.id) is not None:
+            disk = self.store.get("disks", att.disk.id)
+            for other_vm in self.store.list("vms"):
+                if self.store.get("vm_disk_attachments", disk.id) is not None and \
+                        self.store.parent_of("vm_disk_attachments", disk.id) == other_vm.id:
+                    raise conflict("Cannot attach Virtual Disk. The disk is already attached to VM %s." % other_vm.name)
+        else:
+            disk = self.add_disks(None, att.disk, query, raw=True)
+        if att.bootable:
+            for other in self.store.list("vm_disk_attachments", vid):
+                if other.bootable:
+                    raise conflict("Cannot add Virtual Disk. Disk %s is already marked as boot." %
+                                   self.store.get("disks", other.disk.id).alias)
+        stored = T.DiskAttachment(id=disk.id, disk=ref("disks", disk.id), interface=att.interface,
+                                  bootable=bool(att.bootable), active=True if att.active is None else att.active,
+                                  pass_discard=bool(att.pass_discard), read_only=bool(att.read_only),
+                                  uses_scsi_reservation=False, logical_name=None, vm=ref("vms", vid))
+        self.store.put("vm_disk_attachments", stored, parent=vid)
+        self.emit(97, "The disk %s was successfully added to VM %s." % (disk.alias, vm.name), vm=vid,
+                  cluster=vm.cluster.id)
+        self.write_ovf(vid)
+        return render("vm_disk_attachments", stored, vid)
+
+    def update_vm_disk_attachments(self, vid, aid, att, query):
+        stored = self.must("vm_disk_attachments", aid, vid)
+        if att.bootable:
+            for other in self.store.list("vm_disk_attachments", vid):
+                if other.bootable and other.id != aid:
+                    raise conflict("Cannot update Virtual Disk. Another disk is already marked as boot.")
+        disk_update = att.disk
+        att.disk = None
+        merge(stored, att, skip=("vm",))
+        if disk_update is not None:
+            self.update_disks(None, stored.disk.id, disk_update, query)
+        self.store.touch("vm_disk_attachments", aid)
+        self.write_ovf(vid)
+        return render("vm_disk_attachments", stored, vid)
+
+    def remove_vm_disk_attachments(self, vid, aid, query):
+        vm = self.must("vms", vid)
+        att = self.must("vm_disk_attachments", aid, vid)
+        if att.active and vm.status in RUNNING:
+            raise conflict("Cannot detach Virtual Disk. Disk is activated; deactivate it first.")
+        self.store.delete("vm_disk_attachments", aid)
+        if query.get("detach_only", "true").lower() == "false":
+            self.delete_disk(att.disk.id)
+        self.write_ovf(vid)
+
+    def get_vm_disk_attachments(self, vid, aid, query):
+        return render("vm_disk_attachments", self.must("vm_disk_attachments", aid, vid), vid)
+
+    # -- snapshots -------------------------------------------------------------------------------------
+    def _active_snapshot(self, vid):
+        snap = T.Snapshot(id=new_id(), description="Active VM", snapshot_type=T.SnapshotType.ACTIVE,
+                          snapshot_status=T.SnapshotStatus.OK, date=self.now_dt(), persist_memorystate=False,
+                          vm=ref("vms", vid))
+        return self.store.put("vm_snapshots", snap, parent=vid)
+
+    def _find_snapshot(self, sid):
+        for snap in self.store.list("vm_snapshots"):
+            if snap.id == sid:
+                vid = self.store.parent_of("vm_snapshots", sid)
+                return self.store.get("vms", vid), snap
+        raise ApiError(404, "Entity not found: Snapshot: id=%s" % sid)
+
+    def add_vm_snapshots(self, vid, snap, query):
+        vm = self.must("vms", vid)
+        self._locked_check(vm, "create snapshot for")
+        for other in self.store.list("vm_snapshots", vid):
+            if other.snapshot_status == T.SnapshotStatus.LOCKED:
+                raise conflict("Cannot create Snapshot. Snapshot is currently being created for VM %s." % vm.name)
+        disk_ids = [d.id for d in (snap.disk_attachments or []) if d.disk is not None for d in [d.disk]] or None
+        stored = T.Snapshot(id=new_id(), description=snap.description or "", snapshot_type=T.SnapshotType.REGULAR,
+                            snapshot_status=T.SnapshotStatus.LOCKED, date=self.now_dt(),
+                            persist_memorystate=bool(snap.persist_memorystate) and vm.status == S.UP,
+                            vm=ref("vms", vid))
+        self.store.put("vm_snapshots", stored, parent=vid)
+        images = {}
+        for att in self.store.list("vm_disk_attachments", vid):
+            if disk_ids is None or att.disk.id in disk_ids:
+                images[att.disk.id] = self.snapshot_disk(att.disk.id)
+        self.store.x("vm_snapshots", stored.id)["images"] = images
+        job = self.start_job("Creating VM Snapshot %s for VM %s" % (stored.description, vm.name))
+        self.emit(45, "Snapshot '%s' creation for VM '%s' was initiated by admin@internal-authz." % (
+            stored.description, vm.name), vm=vid, cluster=vm.cluster.id)
+        fail = self.take_fault("snapshot_failure", vm=vm.name)
+        self.schedule(float(self.tunables.get("snapshot_seconds", 5)), "snapshot_done", vm=vid, snap=stored.id,
+                      job=job, ok=not fail)
+        return render("vm_snapshots", stored, vid)
+
+    def timer_snapshot_done(self, vm, snap, job, ok=True):
+        obj = self.store.get("vm_snapshots", snap)
+        v = self.store.get("vms", vm)
+        if obj is None or v is None:
+            return
+        if ok:
+            obj.snapshot_status = T.SnapshotStatus.OK
+            self.store.touch("vm_snapshots", snap)
+            self.emit(68, "Snapshot '%s' creation for VM '%s' has been completed." % (obj.description, v.name),
+                      vm=vm, cluster=v.cluster.id)
+        else:
+            self.store.delete("vm_snapshots", snap)
+            self.emit(69, "Failed to complete snapshot '%s' creation for VM '%s'." % (obj.description, v.name),
+                      "error", vm=vm, cluster=v.cluster.id)
+        self.end_job(job, ok)
+
+    def remove_vm_snapshots(self, vid, sid, query):
+        vm = self.must("vms", vid)
+        snap = self.must("vm_snapshots", sid, vid)
+        if snap.snapshot_type == T.SnapshotType.ACTIVE:
+            raise conflict("Cannot remove Snapshot. The active snapshot cannot be removed.")
+        if snap.snapshot_status == T.SnapshotStatus.LOCKED:
+            raise conflict("Cannot remove Snapshot. Snapshot is currently being created for VM %s." % vm.name)
+        self.store.delete("vm_snapshots", sid)
+        self.emit(342, "Snapshot '%s' deletion for VM '%s' has been completed." % (snap.description, vm.name),
+                  vm=vid, cluster=vm.cluster.id)
+
+    # -- tags ---------------------------------------------------------------------------------------
+    def add_vm_tags(self, vid, tag, query):
+        self.must("vms", vid)
+        t = self.resolve("tags", tag, "Tag")
+        key = "%s:%s" % (vid, t.id)
+        if self.store.get("vm_tags", key) is not None:
+            raise conflict("Cannot attach Tag. The tag is already attached.")
+        self.store.put("vm_tags", T.Tag(id=key, name=t.name), parent=vid, extra={"tag": t.id})
+        return self._tag_view(vid, key)
+
+    def _tag_view(self, vid, key):
+        tid = self.store.extra["vm_tags"][key]["tag"]
+        tag = self.store.get("tags", tid)
+        out = T.Tag(id=tid, name=tag.name if tag else None, description=tag.description if tag else None,
+                    vm=ref("vms", vid))
+        out.href = "/ovirt-engine/api/vms/%s/tags/%s" % (vid, tid)
+        return out
+
+    def list_vm_tags(self, vid, query):
+        self.must("vms", vid)
+        return [self._tag_view(vid, t.id) for t in self.store.list("vm_tags", vid)]
+
+    def get_vm_tags(self, vid, tid, query):
+        key = "%s:%s" % (vid, tid)
+        if self.store.get("vm_tags", key) is None:
+            raise ApiError(404)
+        return self._tag_view(vid, key)
+
+    def remove_vm_tags(self, vid, tid, query):
+        key = "%s:%s" % (vid, tid)
+        if self.store.get("vm_tags", key) is None:
+            raise ApiError(404)
+        self.store.delete("vm_tags", key)
+
+    # -- statistics ---------------------------------------------------------------------------------
+    def view_vms_statistics(self, vid, query):
+        vm = self.must("vms", vid)
+        up = vm.status in RUNNING
+        mem = vm.memory or 0
+        seed = int(vm.id.replace("-", "")[:6], 16)
+        stats = [
+            _stat("memory.installed", "Total memory configured", mem, "bytes", "integer"),
+            _stat("memory.used", "Memory used (agent)", int(mem * (0.35 + (seed % 30) / 100)) if up else 0,
+                  "bytes", "integer"),
+            _stat("cpu.current.guest", "CPU used by guest", (seed % 40) + 5.0 if up else 0.0, "percent"),
+            _stat("cpu.current.hypervisor", "CPU overhead", 1.5 if up else 0.0, "percent"),
+            _stat("cpu.current.total", "Total CPU used", (seed % 40) + 6.5 if up else 0.0, "percent"),
+            _stat("elapsed.time", "Elapsed VM runtime",
+                  int(self.now() - vm.start_time.timestamp()) if up and vm.start_time else 0, "seconds", "integer"),
+        ]
+        return [_own(s, "vms", vid) for s in stats]
+
+    def view_vms_cdroms(self, vid, query):
+        self.must("vms", vid)
+        cd = T.Cdrom(id="00000000-0000-0000-0000-000000000000", vm=ref("vms", vid))
+        cd.href = "/ovirt-engine/api/vms/%s/cdroms/%s" % (vid, cd.id)
+        return [cd]
+
+
+def _stat(name, desc, value, unit, typ="decimal"):
+    return T.Statistic(id=new_stat_id(name), name=name, description=desc, kind=T.StatisticKind.GAUGE,
+                       type=T.ValueType(typ), unit=T.StatisticUnit(unit), values=[T.Value(datum=float(value))])
+
+
+def new_stat_id(name):
+    import uuid
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, name))
+
+
+def _own(stat, coll, oid):
+    stat.href = "/ovirt-engine/api/%s/%s/statistics/%s" % (coll, oid, stat.id)
+    if coll == "vms":
+        stat.vm = ref("vms", oid)
+    elif coll == "hosts":
+        stat.host = ref("hosts", oid)
+    elif coll == "disks":
+        stat.disk = ref("disks", oid)
+    return stat
+
+
+def _apply_vm_update(stored, vm):
+    merge(stored, vm, skip=_READ_ONLY)
+    if vm.placement_policy is not None and vm.placement_policy.hosts is not None:
+        stored.placement_policy.hosts = vm.placement_policy.hosts or None
+
+
+def _enforcing(group):
+    if group.enforcing is not None:
+        return group.enforcing
+    rule = group.vms_rule
+    return bool(rule and rule.enforcing)
+
+
+def _positive(group):
+    rule = group.vms_rule
+    if rule is not None and rule.enabled is not False and rule.positive is not None:
+        return rule.positive
+    return group.positive
+
