@@ -1,0 +1,118 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: sre.ovirt contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+---
+module: vm_info
+short_description: Read oVirt VMs, with their NICs, disks and tags, in one request
+version_added: 0.1.0
+description:
+  - Lists VMs by name, by the Engine's search language, or by cluster, and returns them as data.
+  - Linked objects named in O(follow) are embedded by the Engine in the same answer, so listing 100 VMs with
+    their disks is one request, not 101.
+author:
+  - sre.ovirt contributors
+extends_documentation_fragment:
+  - sre.ovirt.engine
+  - sre.ovirt.attributes.info_module
+options:
+  name:
+    description: Exact VM name. Wildcards are not expanded; use O(search) for patterns.
+    type: str
+  search:
+    description:
+      - A query in the Engine's search language, for example C(name=web* and status=up) or C(tag=db).
+    type: str
+  cluster:
+    description: Only VMs of this cluster.
+    type: str
+  follow:
+    description:
+      - Links to embed in each VM, for example V(disk_attachments.disk), V(nics.vnic_profile), V(tags),
+        V(host), V(statistics).
+    type: list
+    elements: str
+    default: []
+  max:
+    description: At most this many VMs.
+    type: int
+  case_sensitive:
+    description: Whether O(search) and O(name) match case-sensitively.
+    type: bool
+    default: true
+"""
+
+EXAMPLES = r"""
+- name: Every running web VM with its disks and NICs
+  sre.ovirt.vm_info:
+    search: name=web* and status=up
+    follow: [disk_attachments.disk, nics]
+  register: web
+
+- name: One VM
+  sre.ovirt.vm_info:
+    name: db01
+  register: db
+"""
+
+RETURN = r"""
+vms:
+  description: The VMs found, each as the Engine describes it (ids, names, status, memory, cpu, links that were
+    followed). Empty when nothing matches.
+  returned: always
+  type: list
+  elements: dict
+  sample: [{"id": "3d1c1f4e-0f0e-4bd0-9ad2-6f3a1c1d2e3f", "name": "web01", "status": "up", "memory": 4294967296}]
+engine_requests:
+  description: Number of HTTP requests this task sent to the Engine.
+  returned: always
+  type: int
+"""
+
+from ansible_collections.sre.ovirt.plugins.module_utils._module import EngineModule
+from ansible_collections.sre.ovirt.plugins.module_utils._client import EngineError
+from ansible_collections.sre.ovirt.plugins.module_utils._convert import to_dict
+
+
+def quote(value):
+    return '"%s"' % value.replace('"', '\\"')
+
+
+def build_search(p):
+    parts = []
+    if p["name"]:
+        parts.append("name=%s" % quote(p["name"]))
+    if p["cluster"]:
+        parts.append("cluster=%s" % quote(p["cluster"]))
+    if p["search"]:
+        parts.append("(%s)" % p["search"] if parts else p["search"])
+    return " and ".join(parts) or None
+
+
+def main():
+    module = EngineModule(
+        argument_spec=dict(name=dict(type="str"), search=dict(type="str"), cluster=dict(type="str"),
+                           follow=dict(type="list", elements="str", default=[]), max=dict(type="int"),
+                           case_sensitive=dict(type="bool", default=True)),
+        supports_check_mode=True)
+    p = module.params
+    try:
+        vms = module.client.system_service().vms_service().list(
+            search=build_search(p), follow=",".join(p["follow"]) or None, max=p["max"],
+            case_sensitive=p["case_sensitive"])
+        if p["name"]:
+            vms = [v for v in vms if (v.name == p["name"] if p["case_sensitive"]
+                                      else v.name.lower() == p["name"].lower())]
+    except EngineError as exc:
+        module.fail_from(exc)
+    module.exit_json(changed=False, vms=[to_dict(v, depth=4) for v in vms])
+
+
+if __name__ == "__main__":
+    main()
