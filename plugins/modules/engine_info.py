@@ -135,7 +135,7 @@ def main():
     module = EngineModule(
         argument_spec=dict(gather=dict(type="list", elements="str", choices=KINDS, default=list(KINDS)),
                            cluster=dict(type="str")),
-        supports_check_mode=True)
+        supports_check_mode=True, waits=False)
     p = module.params
     want = set(p["gather"])
     out = {"changed": False}

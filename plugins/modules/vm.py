@@ -324,7 +324,7 @@ try:
 except ImportError:  # pragma: no cover - EngineModule reports the missing SDK
     otypes = None
 
-FOLLOW = "nics.vnic_profile.network,disk_attachments.disk,tags"
+FOLLOW = "nics.vnic_profile.network,disk_attachments.disk,tags,host"
 RUNNING = ("up", "powering_up", "wait_for_launch", "reboot_in_progress", "migrating", "restoring_state",
            "paused", "not_responding", "unknown", "powering_down", "saving_state")
 STARTING = ("powering_up", "wait_for_launch", "reboot_in_progress", "restoring_state", "migrating")
@@ -381,7 +381,7 @@ class VmTask:
     def get(self, vm_id, follow=FOLLOW):
         return self.vms.vm_service(vm_id).get(follow=follow)
 
-    def wait_status(self, vm_id, wanted, failed=(), what="", follow=FOLLOW):
+    def wait_status(self, vm_id, wanted, failed=(), what="", follow=FOLLOW, immediate=False):
         """Poll until the VM's status is in ``wanted``; fail at once on ``failed`` statuses."""
         holder = {}
 
@@ -395,7 +395,7 @@ class VmTask:
                  timeout=self.p["timeout"], interval=self.p["poll_interval"],
                  describe=lambda vm: "VM %s is %s" % (self.p["name"], vm.status.value if vm else "gone"),
                  what=what or "VM %s to be %s" % (self.p["name"], "/".join(wanted)),
-                 check_mode=self.check,
+                 check_mode=self.check, immediate=immediate,
                  latest_error=lambda: self.module.latest_error_event(vm_id=vm_id))
         return holder["vm"]
 
@@ -681,7 +681,8 @@ class VmTask:
         if status == "up":
             return vm
         if status in STARTING:
-            return vm if self.check or not self.p["wait"] else self.wait_status(vm.id, ("up",), ("down",))
+            return vm if self.check or not self.p["wait"] else self.wait_status(vm.id, ("up",), ("down",),
+                                                                                immediate=True)
         self.changed("status", status, "up")
         if self.check:
             return vm
@@ -700,8 +701,7 @@ class VmTask:
                 service.start(use_cloud_init=True if first_boot else None)
         if not self.p["wait"]:
             return self.get(vm.id)
-        vm = self.wait_status(vm.id, ("up",), ("down",), what="VM %s to boot" % self.p["name"],
-                              follow=FOLLOW + ",host")
+        vm = self.wait_status(vm.id, ("up",), ("down",), what="VM %s to boot" % self.p["name"])
         self.result["boot_seconds"] = round(time.time() - started, 3)
         return vm
 

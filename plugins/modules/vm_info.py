@@ -100,7 +100,7 @@ def main():
         argument_spec=dict(name=dict(type="str"), search=dict(type="str"), cluster=dict(type="str"),
                            follow=dict(type="list", elements="str", default=[]), max=dict(type="int"),
                            case_sensitive=dict(type="bool", default=True)),
-        supports_check_mode=True)
+        supports_check_mode=True, waits=False)
     p = module.params
     try:
         vms = module.client.system_service().vms_service().list(

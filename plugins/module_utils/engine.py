@@ -1,0 +1,47 @@
+# -*- coding: utf-8 -*-
+# Copyright: sre.ovirt contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The public surface of sre.ovirt's shared code.
+
+``ENGINE_ARGUMENT_SPEC`` is the connection option every module takes; its documentation is the doc
+fragment ``sre.ovirt.engine`` (plugins/doc_fragments/engine.py), and ``WAIT_ARGUMENT_SPEC`` goes with
+``sre.ovirt.wait``. Change one, change the other.
+
+Inventory, lookup and other plugins can use the client directly::
+
+    from ansible_collections.sre.ovirt.plugins.module_utils.engine import EngineClient, EngineSettings
+    client = EngineClient(EngineSettings.from_auth({"url": ..., "username": ..., "password": ...}))
+    vms = client.system_service().vms_service().list(search="status=up")
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+from ansible.module_utils.basic import env_fallback
+
+from ansible_collections.sre.ovirt.plugins.module_utils._client import (  # noqa: F401 - the public API
+    EngineAuthError, EngineBadRequest, EngineClient, EngineConflict, EngineError, EngineFailedState,
+    EngineNotFound, EngineRequestUncertain, EngineSettings, EngineSettingsError, EngineTimeout,
+    EngineTransientError, RetryPolicy, find_one, get_by_name, quote, translate)
+
+ENGINE_ARGUMENT_SPEC = dict(
+    auth=dict(
+        type="dict",
+        options=dict(
+            url=dict(type="str", fallback=(env_fallback, ["OVIRT_URL"])),
+            username=dict(type="str", fallback=(env_fallback, ["OVIRT_USERNAME"])),
+            password=dict(type="str", no_log=True, fallback=(env_fallback, ["OVIRT_PASSWORD"])),
+            token=dict(type="str", no_log=True, fallback=(env_fallback, ["OVIRT_TOKEN"])),
+            ca_file=dict(type="path", fallback=(env_fallback, ["OVIRT_CAFILE"])),
+            insecure=dict(type="bool", fallback=(env_fallback, ["OVIRT_INSECURE"])),
+            timeout=dict(type="int", default=60),
+        ),
+    ),
+)
+
+WAIT_ARGUMENT_SPEC = dict(
+    wait=dict(type="bool", default=True),
+    timeout=dict(type="int", default=600),
+    poll_interval=dict(type="float", default=3.0),
+)
