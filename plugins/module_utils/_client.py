@@ -202,7 +202,7 @@ if HAS_SDK:
         def wait(self, context, failed_auth=False):
             if not (isinstance(context, tuple) and context and context[0] is self._MARK):
                 return super(_Connection, self).wait(context, failed_auth)
-            _, request, started, inner = context
+            request, started, inner = context[1], context[2], context[3]
             return self._client._complete(self, request, started, inner)
 
 

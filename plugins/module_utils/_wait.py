@@ -31,7 +31,7 @@ def wait_for(fetch, done, failed=None, timeout=600, interval=3.0, jitter=0.2, de
     """
     if check_mode:
         raise WaitInCheckMode("wait_for(%s) entered in check mode" % what)
-    describe = describe or (lambda obj: repr(obj))
+    describe = describe or repr
     deadline = clock() + timeout
     delay = first_delay
     if not immediate:

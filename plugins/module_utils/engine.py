@@ -25,6 +25,13 @@ from ansible_collections.sre.ovirt.plugins.module_utils._client import (  # noqa
     EngineNotFound, EngineRequestUncertain, EngineSettings, EngineSettingsError, EngineTimeout,
     EngineTransientError, RetryPolicy, find_one, get_by_name, quote, translate)
 
+__all__ = [
+    "ENGINE_ARGUMENT_SPEC", "WAIT_ARGUMENT_SPEC", "EngineAuthError", "EngineBadRequest", "EngineClient",
+    "EngineConflict", "EngineError", "EngineFailedState", "EngineNotFound", "EngineRequestUncertain",
+    "EngineSettings", "EngineSettingsError", "EngineTimeout", "EngineTransientError", "RetryPolicy", "find_one",
+    "get_by_name", "quote", "translate",
+]
+
 ENGINE_ARGUMENT_SPEC = dict(
     auth=dict(
         type="dict",

@@ -10,7 +10,7 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 ---
 module: engine_info
-short_description: What an oVirt Engine holds, with capacity: data centers, clusters, hosts, storage domains
+short_description: Read data centers, clusters with capacity, hosts with load, and storage domains
 version_added: 0.1.0
 description:
   - Returns data centers, clusters with their memory capacity and headroom, hosts with status and load, and
@@ -18,7 +18,7 @@ description:
   - One request per kind of object (host statistics are embedded with C(follow)), whatever the size of the
     estate.
 author:
-  - sre.ovirt contributors
+  - SRE oVirt team (@sre-ovirt)
 extends_documentation_fragment:
   - sre.ovirt.engine
   - sre.ovirt.attributes.info_module

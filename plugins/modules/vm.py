@@ -24,7 +24,7 @@ description:
   - Changes the Engine can only apply at the next boot of a running VM (CPU topology, OS type, lower
     memory) are stored as the VM's next-run configuration and reported in RV(next_run_pending).
 author:
-  - sre.ovirt contributors
+  - SRE oVirt team (@sre-ovirt)
 requirements:
   - ovirt-engine-sdk-python >= 4.6
   - netaddr (for O(cloud_init) addresses)
@@ -574,7 +574,7 @@ class VmTask:
             self.module.fail_json(msg="nics[%d].profile: %s vNIC profile '%s'%s" % (
                 index, "no" if not matches else "more than one", nic["profile"],
                 "" if matches else "; known profiles: %s" % ", ".join(sorted(set(
-                    "%s (network %s)" % (n, net) for _, n, net in self.profile_ids())))),
+                    "%s (network %s)" % (n, net) for dummy, n, net in self.profile_ids())))),
                 field="nics[%d].profile" % index)
         return matches[0]
 

@@ -17,7 +17,7 @@ description:
   - Linked objects named in O(follow) are embedded by the Engine in the same answer, so listing 100 VMs with
     their disks is one request, not 101.
 author:
-  - sre.ovirt contributors
+  - SRE oVirt team (@sre-ovirt)
 extends_documentation_fragment:
   - sre.ovirt.engine
   - sre.ovirt.attributes.info_module

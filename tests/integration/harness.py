@@ -79,7 +79,8 @@ def run_playbook(sim, playbook, extra_vars=None, check=False, diff=False, verbos
         e["ANSIBLE_STDOUT_CALLBACK"] = "ansible.builtin.json"
         e["ANSIBLE_JSON_INDENT"] = "0"
     since = sim.requests()[-1]["seq"] if sim.requests() else 0
-    proc = subprocess.run(cmd, env=e, cwd=REPO, capture_output=True, text=True, timeout=timeout)
+    proc = subprocess.run(cmd, env=e, cwd=REPO, capture_output=True, text=True, timeout=timeout,
+                          check=False)
     data = None
     if callback == "json":
         try:

@@ -5,8 +5,6 @@ import secrets
 import threading
 import time
 
-from ovirtsdk4 import types as T
-
 from . import tls
 from .engine import FAULT_KINDS, Engine
 from .model import ApiError, render
@@ -201,6 +199,3 @@ class Simulator:
 def _match(pattern, path):
     import re
     return re.search(pattern, path) is not None
-
-
-_ = T

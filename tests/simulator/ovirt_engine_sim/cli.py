@@ -9,7 +9,7 @@ import threading
 
 
 def parse_listen(text):
-    host, _, port = text.rpartition(":")
+    host, dummy, port = text.rpartition(":")
     if not host:
         raise argparse.ArgumentTypeError("--listen takes HOST:PORT, e.g. 127.0.0.1:0")
     return host.strip("[]"), int(port)

@@ -11,7 +11,6 @@ import uuid
 import ovirtsdk4
 from ovirtsdk4 import types as T
 
-from . import model
 from .clock import Clock
 from .model import COLLS, ApiError, ref, render
 from .store import Store
@@ -212,6 +211,3 @@ def value_list(items, href=None):
     lst = ovirtsdk4.List(href)
     lst.extend(items)
     return lst
-
-
-_ = model  # re-exported helpers live in model

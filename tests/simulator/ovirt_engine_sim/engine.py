@@ -358,8 +358,9 @@ class Engine(VmsMixin, HostsMixin, StorageMixin, CoreMixin):
                 storage_domains=T.ApiSummaryItem(active=self.store.count("storagedomains"),
                                                  total=self.store.count("storagedomains")),
                 users=T.ApiSummaryItem(active=1, total=1)),
-            time=self.now_dt(), authenticated_user=T.User(id="fdfc627c-d875-11e0-90f0-83df133b58cc",
-                                                           name="admin", user_name="admin@internal-authz"))
+            time=self.now_dt(),
+            authenticated_user=T.User(id="fdfc627c-d875-11e0-90f0-83df133b58cc", name="admin",
+                                      user_name="admin@internal-authz"))
         return api
 
     def new_cluster(self, name, dc_id):

@@ -4,7 +4,7 @@ timeline (check, install, reboot), crashes, fence agents, NICs and statistics.""
 from ovirtsdk4 import types as T
 
 from .core import new_id
-from .model import ApiError, bad_request, conflict, merge, ref, render
+from .model import bad_request, conflict, merge, ref, render
 from .vms import RUNNING, _own, _stat
 
 H = T.HostStatus
@@ -458,6 +458,3 @@ class HostsMixin:
     def list_host_nics(self, hid, query):
         self.must("hosts", hid)
         return self.list_generic("host_nics", hid)
-
-
-_ = ApiError

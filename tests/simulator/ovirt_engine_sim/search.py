@@ -167,7 +167,7 @@ def _eval(node, resolve, case_sensitive):
         return _eval(node[1], resolve, case_sensitive) and _eval(node[2], resolve, case_sensitive)
     if node[0] == "or":
         return _eval(node[1], resolve, case_sensitive) or _eval(node[2], resolve, case_sensitive)
-    _, field, op, value, _quoted = node
+    field, op, value = node[1], node[2], node[3]
     values, kind = resolve(field)
     if kind == "enum":
         # Backend enum names: lower case, no underscores; never case sensitive.
@@ -185,7 +185,7 @@ def exact_name(query):
     """Fast path: if the query is exactly ``name=X`` with no wildcard, return X (for an index)."""
     if query.tree is None or query.tree[0] != "cmp":
         return None
-    _, field, op, value, _ = query.tree
+    field, op, value = query.tree[1], query.tree[2], query.tree[3]
     if field == "name" and op == "=" and "*" not in value:
         return value
     return None

@@ -4,7 +4,6 @@ import uuid
 
 from ovirtsdk4 import types as T
 
-from .core import new_id
 from .model import ref
 
 GIB = 1 << 30
@@ -30,8 +29,9 @@ def _common(engine, dc_name="Default"):
         st.put("operatingsystems", T.OperatingSystemInfo(id=sid("os", name), name=name, description=desc,
                                                          architecture=T.Architecture.X86_64))
     for name in SCHEDULING_POLICIES:
-        st.put("schedulingpolicies", T.SchedulingPolicy(id=sid("sp", name), name=name, description=name,
-                                                         default_policy=name == "none", locked=True))
+        policy = T.SchedulingPolicy(id=sid("sp", name), name=name, description=name,
+                                    default_policy=name == "none", locked=True)
+        st.put("schedulingpolicies", policy)
     st.put("tags", T.Tag(id="00000000-0000-0000-0000-000000000000", name="root", description="root"))
     dc = T.DataCenter(id=sid("dc", dc_name), name=dc_name, description="The default Data Center", local=False,
                       status=T.DataCenterStatus.UP, storage_format=T.StorageFormat.V5,
@@ -189,12 +189,11 @@ def seed_large(engine, hosts=200, clusters=4, vms=10000):
                   placement_policy=T.VmPlacementPolicy(affinity=T.VmAffinity.MIGRATABLE),
                   stateless=False, delete_protected=False, run_once=False, next_run_configuration_exists=False)
         st.put("vms", vm)
+        mac = "56:6f:%02x:%02x:%02x:%02x" % (0x80 | (i >> 24) & 0x7F, (i >> 16) & 0xFF, (i >> 8) & 0xFF, i & 0xFF)
         st.put("vm_nics", T.Nic(id=str(uuid.UUID(int=(2 << 124) | i)), name="nic1", interface=T.NicInterface.VIRTIO,
-                                mac=T.Mac(address="56:6f:%02x:%02x:%02x:%02x" % (0x80 | (i >> 24) & 0x7F, (i >> 16) & 0xFF,
-                                                                                  (i >> 8) & 0xFF, i & 0xFF)),
-                                plugged=True, linked=True, vnic_profile=profile, vm=ref("vms", vid)), parent=vid)
+                                mac=T.Mac(address=mac), plugged=True, linked=True, vnic_profile=profile,
+                                vm=ref("vms", vid)), parent=vid)
         per_host[host.id] = per_host.get(host.id, 0) + 1
-    _ = new_id
     engine.emit(9500, "ovirt-engine-sim started with the large seed (%d hosts, %d VMs)." % (hosts, vms))
 
 

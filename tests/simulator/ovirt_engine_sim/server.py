@@ -3,7 +3,6 @@
 import base64
 import http.server
 import json
-import re
 import secrets
 import socket
 import ssl
@@ -446,7 +445,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         token = auth[7:] if auth.startswith("Bearer ") else None
         if token is None and auth.startswith("Basic "):
             try:
-                user, _, pw = base64.b64decode(auth[6:]).decode().partition(":")
+                user, dummy, pw = base64.b64decode(auth[6:]).decode().partition(":")
             except ValueError:
                 user = pw = None
             token = sim.issue_token() if (user == sim.username and pw == sim.password) else None
@@ -487,7 +486,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         ok = False
         if auth.startswith("Basic "):
             try:
-                user, _, pw = base64.b64decode(auth[6:]).decode().partition(":")
+                user, dummy, pw = base64.b64decode(auth[6:]).decode().partition(":")
                 ok = user == sim.username and pw == sim.password
             except ValueError:
                 ok = False
@@ -546,6 +545,3 @@ class Server(http.server.ThreadingHTTPServer):
 
 def new_token():
     return secrets.token_urlsafe(48)
-
-
-_ = re

@@ -201,7 +201,7 @@ class StorageMixin:
         sd = self.resolve("storagedomains", disk.storage_domains[0], "Virtual Disk")
         if self.sd_status(sd.id) != T.StorageDomainStatus.ACTIVE:
             raise conflict("Cannot add Virtual Disk. Storage Domain %s is not active." % sd.name)
-        used, _ = self._sd_used(sd.id)
+        used = self._sd_used(sd.id)[0]
         if not disk.sparse and disk.provisioned_size > self.store.x("storagedomains", sd.id).get(
                 "capacity", 2048 * GIB) - used:
             raise conflict("Cannot add Virtual Disk. Low disk space on Storage Domain %s." % sd.name)
@@ -564,11 +564,11 @@ class StorageMixin:
         return group, self.store.parent_of("cluster_affinity_groups", gid)
 
     def view_cluster_affinity_groups_vms(self, gid, query):
-        group, _ = self._group(gid)
+        group = self._group(gid)[0]
         return [render("vms", self.store.get("vms", v.id)) for v in (group.vms or []) if self.store.get("vms", v.id)]
 
     def viewadd_cluster_affinity_groups_vms(self, gid, vm, query):
-        group, _ = self._group(gid)
+        group = self._group(gid)[0]
         target = self.resolve("vms", vm, "Affinity Group")
         if any(v.id == target.id for v in (group.vms or [])):
             raise conflict("Cannot add VM to Affinity Group. VM is already a member.")
@@ -577,25 +577,25 @@ class StorageMixin:
         return render("vms", target)
 
     def viewremove_cluster_affinity_groups_vms(self, gid, vid, query):
-        group, _ = self._group(gid)
+        group = self._group(gid)[0]
         if not any(v.id == vid for v in (group.vms or [])):
             raise ApiError(404)
         group.vms = [v for v in group.vms if v.id != vid]
         self.store.touch("cluster_affinity_groups", gid)
 
     def view_cluster_affinity_groups_hosts(self, gid, query):
-        group, _ = self._group(gid)
+        group = self._group(gid)[0]
         return [render("hosts", self.store.get("hosts", h.id)) for h in (group.hosts or [])]
 
     def viewadd_cluster_affinity_groups_hosts(self, gid, host, query):
-        group, _ = self._group(gid)
+        group = self._group(gid)[0]
         target = self.resolve("hosts", host, "Affinity Group")
         group.hosts = list(group.hosts or []) + [ref("hosts", target.id)]
         self.store.touch("cluster_affinity_groups", gid)
         return render("hosts", target)
 
     def viewremove_cluster_affinity_groups_hosts(self, gid, hid, query):
-        group, _ = self._group(gid)
+        group = self._group(gid)[0]
         group.hosts = [h for h in (group.hosts or []) if h.id != hid]
         self.store.touch("cluster_affinity_groups", gid)
 

@@ -170,8 +170,8 @@ class VmsMixin:
         self._active_snapshot(stored.id)
         self.emit(37, "VM %s creation was initiated by admin@internal-authz." % stored.name, vm=stored.id,
                   cluster=cluster.id)
-        job = self.start_job("Creating VM %s from Template %s in Cluster %s" % (stored.name, template.name,
-                                                                                  cluster.name))
+        job = self.start_job("Creating VM %s from Template %s in Cluster %s" % (
+            stored.name, template.name, cluster.name))
         delay = 5 if src_atts else 1
         self.schedule(delay, "vm_added", vm=stored.id, job=job)
         self.record("vm", stored.id, "image_locked")
@@ -885,4 +885,3 @@ def _positive(group):
     if rule is not None and rule.enabled is not False and rule.positive is not None:
         return rule.positive
     return group.positive
-

@@ -1,0 +1,79 @@
+# sre.ovirt: `make demo` and `make test` set everything up on a fresh machine.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.stamp
+SIM_STATE ?= .sim-state
+PYTEST := $(BIN)/pytest -p no:cacheprovider
+
+.PHONY: help venv deps demo test unit simulator-tests integration molecule sanity lint sim bench clean
+
+help:
+	@echo "make demo   - provision three VMs against the embedded Engine simulator"
+	@echo "make test   - run every test (unit, simulator, integration, molecule, sanity, lint)"
+	@echo "make sim    - run a simulator on https://127.0.0.1:8443 (state in $(SIM_STATE))"
+	@echo "make bench  - benchmarks (tables + JSON under tests/benchmarks/results)"
+
+# Debian packages: qemu-img for disk images, libcurl/libxml2 headers to build the SDK's pycurl.
+deps:
+	@if [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null; then \
+	  missing=""; \
+	  command -v qemu-img >/dev/null || missing="$$missing qemu-utils"; \
+	  command -v curl-config >/dev/null || missing="$$missing libcurl4-openssl-dev"; \
+	  [ -e /usr/include/libxml2/libxml/parser.h ] || missing="$$missing libxml2-dev"; \
+	  [ -e /usr/include/openssl/ssl.h ] || missing="$$missing libssl-dev"; \
+	  command -v gcc >/dev/null || missing="$$missing gcc"; \
+	  if [ -n "$$missing" ]; then \
+	    echo "installing Debian packages:$$missing"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	  fi; \
+	elif ! command -v qemu-img >/dev/null; then \
+	  echo "qemu-img is missing: install qemu-utils (Debian) or qemu-img (Fedora/RHEL)" >&2; exit 1; \
+	fi
+
+$(STAMP): requirements.txt requirements-dev.txt tests/simulator/pyproject.toml | deps
+	@[ -x $(BIN)/python ] || $(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --disable-pip-version-check -r requirements-dev.txt
+	@touch $(STAMP)
+
+venv: deps $(STAMP)
+
+demo: venv
+	$(BIN)/python tests/demo.py
+
+test: venv
+	$(PYTEST) tests/unit tests/simulator/tests tests/integration
+	$(MAKE) --no-print-directory molecule
+	$(MAKE) --no-print-directory sanity
+	$(MAKE) --no-print-directory lint
+
+unit: venv
+	$(PYTEST) tests/unit
+
+simulator-tests: venv
+	$(PYTEST) tests/simulator/tests
+
+integration: venv
+	$(PYTEST) tests/integration
+
+molecule: venv
+	bash tests/molecule.sh
+
+sanity: venv
+	bash tests/sanity.sh
+
+lint: venv
+	bash tests/lint.sh
+
+sim: venv
+	$(BIN)/ovirt-engine-sim --listen 127.0.0.1:8443 --state-dir $(SIM_STATE) --seed default
+
+bench: venv
+	$(BIN)/python tests/benchmarks/bench_simulator.py
+	$(BIN)/python tests/benchmarks/bench_provision.py
+
+clean:
+	rm -rf $(SIM_STATE) tests/output .pytest_cache
+	find . -name __pycache__ -not -path './$(VENV)/*' -prune -exec rm -rf {} +
