@@ -315,7 +315,7 @@ import time
 
 from ansible_collections.sre.ovirt.plugins.module_utils._module import EngineModule
 from ansible_collections.sre.ovirt.plugins.module_utils._client import (
-    EngineError, EngineNotFound, EngineRequestUncertain)
+    EngineConflict, EngineError, EngineNotFound, EngineRequestUncertain)
 from ansible_collections.sre.ovirt.plugins.module_utils._wait import wait_for
 from ansible_collections.sre.ovirt.plugins.module_utils import _vm_spec as spec
 
@@ -461,8 +461,10 @@ class VmTask:
             text = str(exc)
             field = "template" if "Template" in text else "cluster" if "Cluster" in text else None
             if field:
-                self.module.fail_json(msg="%s: there is no %s named '%s' (%s)" % (
-                    field, field, self.p[field], exc.detail or text), field=field)
+                service = self.system.templates_service() if field == "template" else self.system.clusters_service()
+                known = sorted(o.name for o in service.list())
+                self.module.fail_json(msg="%s: there is no %s named '%s'; the Engine has: %s" % (
+                    field, field, self.p[field], ", ".join(known)), field=field)
             raise
         vm = created
         if self.p["wait"] or self.p["state"] in ("running", "stopped") or d.get("nics") or d.get("disks") \
@@ -699,6 +701,11 @@ class VmTask:
             again = self.get(vm.id)
             if again.status.value not in RUNNING:
                 service.start(use_cloud_init=True if first_boot else None)
+        except EngineConflict:
+            # libcurl resends a request on its own when a reused connection dies without an answer; the
+            # Engine then refuses the copy ("VM is running"). The VM starting is the outcome we wanted.
+            if self.get(vm.id).status.value not in RUNNING:
+                raise
         if not self.p["wait"]:
             return self.get(vm.id)
         vm = self.wait_status(vm.id, ("up",), ("down",), what="VM %s to boot" % self.p["name"])

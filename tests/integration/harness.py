@@ -37,7 +37,8 @@ class PlaybookRun:
         out = []
         for play in (self.data or {}).get("plays", []):
             for task in play.get("tasks", []):
-                if task["task"]["name"] == task_name:
+                name = task["task"]["name"]
+                if name == task_name or name.endswith(" : " + task_name):
                     res = task["hosts"].get("localhost", {})
                     out.extend(res.get("results", [res]))
         return out
@@ -76,8 +77,8 @@ def run_playbook(sim, playbook, extra_vars=None, check=False, diff=False, verbos
     cmd += list(extra_args)
     e = ansible_env(sim, env)
     if callback == "json":
-        e["ANSIBLE_STDOUT_CALLBACK"] = "ansible.builtin.json"
-        e["ANSIBLE_JSON_INDENT"] = "0"
+        e["ANSIBLE_CALLBACK_PLUGINS"] = os.path.join(REPO, "tests", "support", "callback_plugins")
+        e["ANSIBLE_STDOUT_CALLBACK"] = "test_json"
     since = sim.requests()[-1]["seq"] if sim.requests() else 0
     proc = subprocess.run(cmd, env=e, cwd=REPO, capture_output=True, text=True, timeout=timeout,
                           check=False)
