@@ -72,7 +72,7 @@ _DEFS = [
     ("jobs", T.Job, "jobs", "job", "jobs", None, [("steps", "steps")]),
     ("schedulingpolicies", T.SchedulingPolicy, "scheduling_policies", "scheduling_policy",
      "schedulingpolicies", None, []),
-    ("operatingsystems", T.OperatingSystemInfo, "operating_systems", "operating_system",
+    ("operatingsystems", T.OperatingSystemInfo, "operation_systems", "operating_system",
      "operatingsystems", None, []),
     ("tags", T.Tag, "tags", "tag", "tags", None, []),
     ("imagetransfers", T.ImageTransfer, "image_transfers", "image_transfer", "imagetransfers", None, []),
