@@ -345,6 +345,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "ovirt-engine-sim"
     sys_version = ""
+    disable_nagle_algorithm = True  # no 40 ms delayed-ACK stalls on keep-alive connections
 
     def setup(self):
         super().setup()
@@ -377,9 +378,11 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(data)))
         for k, v in (extra or {}).items():
             self.send_header(k, v)
-        self.end_headers()
+        # Headers and body leave in one write: one TLS record, one segment for small answers.
+        self._headers_buffer.append(b"\r\n")
         if self.command != "HEAD":
-            self.wfile.write(data)
+            self._headers_buffer.append(data)
+        self.flush_headers()
         return status
 
     def _drop(self):

@@ -24,6 +24,25 @@ class AdminError(RuntimeError):
     pass
 
 
+def poll(fetch, predicate, timeout=30.0, interval=0.05):
+    """Call ``fetch()`` until ``predicate(value)`` holds, the way SDK clients wait; return the value.
+
+    Raises ``AssertionError`` with the last value once ``timeout`` real seconds have passed."""
+    deadline = time.monotonic() + timeout
+    value = fetch()
+    while not predicate(value):
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not met within %ss; last value: %r" % (timeout, value))
+        time.sleep(interval)
+        value = fetch()
+    return value
+
+
+def wait_status(service, status, timeout=30.0):
+    """Wait until an SDK service's ``get().status`` is ``status``; return the object."""
+    return poll(service.get, lambda obj: obj.status == status, timeout)
+
+
 class RunningSimulator:
     def __init__(self, proc, info, state_dir):
         self.process = proc

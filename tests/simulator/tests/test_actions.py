@@ -8,7 +8,7 @@ import ovirtsdk4 as sdk
 from ovirtsdk4 import types
 import pytest
 
-from .conftest import poll, wait_status
+from ovirt_engine_sim.testing import poll, wait_status
 
 
 @pytest.fixture(scope="module")

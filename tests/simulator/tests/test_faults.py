@@ -4,7 +4,7 @@ import ovirtsdk4 as sdk
 from ovirtsdk4 import types
 import pytest
 
-from .conftest import poll, wait_status
+from ovirt_engine_sim.testing import poll, wait_status
 
 
 def _new_vm(system, name, ha=False, host=None):

@@ -4,7 +4,7 @@ from ovirtsdk4 import types
 
 from ovirt_engine_sim.testing import start_simulator
 
-from .conftest import wait_status
+from ovirt_engine_sim.testing import wait_status
 
 
 def test_restart_keeps_objects_ids_events_and_ca(tmp_path):

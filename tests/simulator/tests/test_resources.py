@@ -4,7 +4,7 @@ import ovirtsdk4 as sdk
 from ovirtsdk4 import types
 import pytest
 
-from .conftest import wait_status
+from ovirt_engine_sim.testing import wait_status
 
 
 def _vm(system, name):
