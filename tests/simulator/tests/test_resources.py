@@ -96,6 +96,7 @@ def test_unknown_template_and_duplicate_name(system):
         system.vms_service().add(types.Vm(name="dup01", cluster=types.Cluster(name="Default"),
                                           template=types.Template(name="Blank")))
     assert err.value.code == 409 and "already" in str(err.value).lower()
+    wait_status(_vm(system, "dup01"), types.VmStatus.DOWN)
     _vm(system, "dup01").remove()
 
 
@@ -163,6 +164,7 @@ def test_nics_tags_affinity_groups_fence_agents(system):
     vm = system.vms_service().add(types.Vm(name="misc01", cluster=types.Cluster(name="Default"),
                                            template=types.Template(name="Blank")))
     svc = system.vms_service().vm_service(vm.id)
+    wait_status(svc, types.VmStatus.DOWN)
     nics = svc.nics_service()
     nic = nics.add(types.Nic(name="nic1", mac=types.Mac(address="56:6f:00:00:00:99")))
     assert nics.nic_service(nic.id).get().mac.address == "56:6f:00:00:00:99"
