@@ -1,6 +1,7 @@
 """Put this checkout where Ansible, ansible-test and molecule look for it:
 ``<tmp>/ansible_collections/sre/ovirt`` as a symlink to the repository (the repository is not moved)."""
 
+import hashlib
 import os
 import tempfile
 
@@ -9,7 +10,9 @@ REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 
 def collections_path(base=None):
     """Return a directory to use as ANSIBLE_COLLECTIONS_PATH (it holds ``ansible_collections/sre/ovirt``)."""
-    base = base or os.path.join(tempfile.gettempdir(), "sre-ovirt-collections-%d" % os.getuid())
+    # One directory per checkout, so two checkouts (or CI jobs) on one machine never re-point each other's link.
+    tag = hashlib.sha1(REPO.encode()).hexdigest()[:10]
+    base = base or os.path.join(tempfile.gettempdir(), "sre-ovirt-collections-%d-%s" % (os.getuid(), tag))
     ns = os.path.join(base, "ansible_collections", "sre")
     os.makedirs(ns, exist_ok=True)
     link = os.path.join(ns, "ovirt")
