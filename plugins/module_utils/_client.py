@@ -90,6 +90,14 @@ class EngineTimeout(EngineError):
     pass
 
 
+class EngineChangeRefused(EngineError):
+    """A change was refused before it reached the Engine (the SLO gate); ``report`` says why."""
+
+    def __init__(self, message, report=None):
+        super(EngineChangeRefused, self).__init__(message)
+        self.report = report or {}
+
+
 class EngineFailedState(EngineError):
     pass
 
@@ -197,6 +205,9 @@ if HAS_SDK:
             self._client = client
 
         def send(self, request):
+            if request.method in MUTATING_METHODS and self._client.before_mutation is not None:
+                hook, self._client.before_mutation = self._client.before_mutation, None
+                hook()  # raises EngineChangeRefused to stop the change before the Engine sees it
             return (self._MARK, request, time.monotonic(), super(_Connection, self).send(request))
 
         def wait(self, context, failed_auth=False):
@@ -206,10 +217,16 @@ if HAS_SDK:
             return self._client._complete(self, request, started, inner)
 
 
+MUTATING_METHODS = ("POST", "PUT", "DELETE")
+
+
 class EngineClient:
-    def __init__(self, settings, policy=None):
+    """``before_mutation``: called once, before the first POST/PUT/DELETE (the SLO gate hooks in here)."""
+
+    def __init__(self, settings, policy=None, before_mutation=None):
         self.settings = settings
         self.policy = policy or RetryPolicy()
+        self.before_mutation = before_mutation
         self.request_log = []
         self._connection = None
 

@@ -11,21 +11,80 @@ import traceback
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
-from ansible_collections.sre.ovirt.plugins.module_utils import _client
-from ansible_collections.sre.ovirt.plugins.module_utils.engine import ENGINE_ARGUMENT_SPEC, WAIT_ARGUMENT_SPEC
+from ansible_collections.sre.ovirt.plugins.module_utils import _client, _sli_record, _slo_gate
+from ansible_collections.sre.ovirt.plugins.module_utils.engine import (
+    ENGINE_ARGUMENT_SPEC, SLO_POLICY_ARGUMENT_SPEC, WAIT_ARGUMENT_SPEC)
 
 
 class EngineModule(AnsibleModule):
-    def __init__(self, argument_spec, waits=True, **kwargs):
+    """``mutating=True`` modules take ``slo_policy`` and evaluate the SLO gate once, before their first
+    POST/PUT/DELETE (and, in check mode, when they would change something). Read-only modules never block."""
+
+    def __init__(self, argument_spec, waits=True, mutating=True, **kwargs):
         spec = dict(ENGINE_ARGUMENT_SPEC)
         if waits:
             spec.update(WAIT_ARGUMENT_SPEC)
+        # Every module accepts slo_policy, so module_defaults can set it for the whole action group;
+        # read-only modules ignore it.
+        spec.update(SLO_POLICY_ARGUMENT_SPEC)
         spec.update(argument_spec)
         super(EngineModule, self).__init__(argument_spec=spec, **kwargs)
         if not _client.HAS_SDK:
             self.fail_json(msg=missing_required_lib("ovirt-engine-sdk-python"))
         self.diff = {"before": {}, "after": {}}
         self._client = None
+        self.mutating = mutating
+        self.gate_report = None
+        self.measurements = []
+        try:
+            self.slo_policy = self._load_policy()
+        except _slo_gate.GateError as exc:
+            self.fail_json(msg=str(exc), field=exc.field)
+
+    def _load_policy(self):
+        raw = self.params.get("slo_policy") if self.mutating else None
+        if raw is not None:
+            raw = dict((k, v) for k, v in raw.items() if v is not None)
+        else:
+            raw = _slo_gate.policy_from_env()
+        if raw is None:
+            return None
+        policy = _slo_gate.normalize(raw)
+        return policy if policy["enabled"] else None
+
+    # -- the SLO gate ---------------------------------------------------------------------------
+    def check_gate(self):
+        """Evaluate the gate (cached across a run); raise EngineChangeRefused when the change must not happen."""
+        if self.gate_report is not None or not self.mutating or self.slo_policy is None:
+            return self.gate_report
+        try:
+            report = _slo_gate.decide(self.slo_policy, _slo_gate.cached_report(self.slo_policy))
+        except _slo_gate.GateError as exc:
+            report = {"passed": False, "outcome": "refused", "blocking": [], "slos": [],
+                      "message": "SLO gate could not evaluate the SLOs: %s" % exc}
+        self.gate_report = report
+        _slo_gate.record_decision(self.slo_policy, report, module=self._name)
+        if not report["passed"]:
+            if self.check_mode:
+                report["message"] = report["message"].replace("refused the change", "would refuse the change")
+            raise _client.EngineChangeRefused(report["message"], report)
+        if report["outcome"] == "break_glass" and not self.check_mode:
+            self._audit_break_glass(report)
+        return report
+
+    def _audit_break_glass(self, report):
+        from ovirtsdk4 import types
+        bg = self.slo_policy["break_glass"]
+        text = "sre.ovirt break-glass: %s ran with the error budget spent (%s). Ticket %s: %s" % (
+            self._name, ", ".join(report.get("blocking") or []), bg["ticket"], bg["reason"])
+        self.client.system_service().events_service().add(types.Event(
+            description=text[:4000], severity=types.LogSeverity.WARNING, origin="sre.ovirt",
+            custom_id=abs(hash((bg["ticket"], self._name))) % 2**31))
+        report["audit_event"] = text
+
+    def record(self, measurement, value, weight=1.0, subject=None, source_id=None):
+        """Queue an SLI measurement (boot time, migration time...) for the ledger / Pushgateway."""
+        self.measurements.append((measurement, float(value), None, float(weight), subject, source_id))
 
     @property
     def client(self):
@@ -34,13 +93,21 @@ class EngineModule(AnsibleModule):
                 settings = _client.EngineSettings.from_auth(self.params.get("auth"))
             except _client.EngineSettingsError as exc:
                 self.fail_json(msg=str(exc), field=exc.field)
-            self._client = _client.EngineClient(settings)
+            hook = self.check_gate if (self.mutating and self.slo_policy is not None) else None
+            self._client = _client.EngineClient(settings, before_mutation=hook)
         return self._client
 
     def latest_error_event(self, vm_id=None, host_id=None):
         return self.client.latest_error_event(vm_id=vm_id, host_id=host_id)
 
     def _close(self, result):
+        if self.gate_report is not None:
+            result.setdefault("slo_gate", _slo_gate.summary(self.gate_report))
+        if self._client is not None:
+            for entry in self._client.request_log:
+                self.measurements.append(("engine_api_seconds", entry["seconds"], None, 1.0, entry["method"], None))
+        _sli_record.flush(self.slo_policy, self.measurements, warn=self.warn)
+        self.measurements = []
         if self._client is not None:
             log = self._client.request_log
             result.setdefault("engine_requests", len(log))
@@ -52,6 +119,11 @@ class EngineModule(AnsibleModule):
             result.setdefault("engine_retries", 0)
 
     def exit_json(self, **result):
+        if self.check_mode and result.get("changed") and self.gate_report is None and self.slo_policy is not None:
+            try:
+                self.check_gate()
+            except _client.EngineChangeRefused as exc:
+                self.fail_from(exc)
         if self._diff and (self.diff["before"] or self.diff["after"]) and "diff" not in result:
             result["diff"] = self.diff
         self._close(result)
@@ -65,6 +137,9 @@ class EngineModule(AnsibleModule):
         """Fail once, with the Engine's fault detail and HTTP status."""
         exc = _client.translate(exc)
         result = {"exception": traceback.format_exc()}
+        if isinstance(exc, _client.EngineChangeRefused):
+            result = {"slo_gate": _slo_gate.summary(exc.report), "changed": False}
+            self.fail_json(msg=str(exc), **result)
         if isinstance(exc, _client.EngineError):
             result.update(engine_status=exc.code, engine_detail=exc.detail, error_type=type(exc).__name__)
             msg = exc.describe()

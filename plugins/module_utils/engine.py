@@ -20,13 +20,17 @@ __metaclass__ = type
 
 from ansible.module_utils.basic import env_fallback
 
+from ansible_collections.sre.ovirt.plugins.module_utils._slo_gate import POLICY_OPTIONS
+
 from ansible_collections.sre.ovirt.plugins.module_utils._client import (  # noqa: F401 - the public API
-    EngineAuthError, EngineBadRequest, EngineClient, EngineConflict, EngineError, EngineFailedState,
+    EngineAuthError, EngineBadRequest, EngineChangeRefused, EngineClient, EngineConflict, EngineError,
+    EngineFailedState,
     EngineNotFound, EngineRequestUncertain, EngineSettings, EngineSettingsError, EngineTimeout,
     EngineTransientError, RetryPolicy, find_one, get_by_name, quote, translate)
 
 __all__ = [
-    "ENGINE_ARGUMENT_SPEC", "WAIT_ARGUMENT_SPEC", "EngineAuthError", "EngineBadRequest", "EngineClient",
+    "ENGINE_ARGUMENT_SPEC", "WAIT_ARGUMENT_SPEC", "SLO_POLICY_ARGUMENT_SPEC", "EngineAuthError",
+    "EngineBadRequest", "EngineChangeRefused", "EngineClient",
     "EngineConflict", "EngineError", "EngineFailedState", "EngineNotFound", "EngineRequestUncertain",
     "EngineSettings", "EngineSettingsError", "EngineTimeout", "EngineTransientError", "RetryPolicy", "find_one",
     "get_by_name", "quote", "translate",
@@ -46,6 +50,9 @@ ENGINE_ARGUMENT_SPEC = dict(
         ),
     ),
 )
+
+# Every mutating module takes ``slo_policy`` (doc fragment sre.ovirt.slo_policy); the options live with the gate.
+SLO_POLICY_ARGUMENT_SPEC = dict(slo_policy=dict(type="dict", options=POLICY_OPTIONS))
 
 WAIT_ARGUMENT_SPEC = dict(
     wait=dict(type="bool", default=True),

@@ -21,6 +21,7 @@ author:
   - SRE oVirt team (@sre-ovirt)
 extends_documentation_fragment:
   - sre.ovirt.engine
+  - sre.ovirt.slo_policy.read_only
   - sre.ovirt.attributes.info_module
 options:
   gather:
@@ -135,7 +136,7 @@ def main():
     module = EngineModule(
         argument_spec=dict(gather=dict(type="list", elements="str", choices=KINDS, default=list(KINDS)),
                            cluster=dict(type="str")),
-        supports_check_mode=True, waits=False)
+        supports_check_mode=True, waits=False, mutating=False)
     p = module.params
     want = set(p["gather"])
     out = {"changed": False}

@@ -31,6 +31,7 @@ requirements:
 extends_documentation_fragment:
   - sre.ovirt.engine
   - sre.ovirt.wait
+  - sre.ovirt.slo_policy
   - sre.ovirt.attributes
 options:
   name:
@@ -710,6 +711,7 @@ class VmTask:
             return self.get(vm.id)
         vm = self.wait_status(vm.id, ("up",), ("down",), what="VM %s to boot" % self.p["name"])
         self.result["boot_seconds"] = round(time.time() - started, 3)
+        self.module.record("vm_boot_seconds", self.result["boot_seconds"], subject=self.p["name"])
         return vm
 
     def ensure_stopped(self, vm):

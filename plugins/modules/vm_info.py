@@ -20,6 +20,7 @@ author:
   - SRE oVirt team (@sre-ovirt)
 extends_documentation_fragment:
   - sre.ovirt.engine
+  - sre.ovirt.slo_policy.read_only
   - sre.ovirt.attributes.info_module
 options:
   name:
@@ -100,7 +101,7 @@ def main():
         argument_spec=dict(name=dict(type="str"), search=dict(type="str"), cluster=dict(type="str"),
                            follow=dict(type="list", elements="str", default=[]), max=dict(type="int"),
                            case_sensitive=dict(type="bool", default=True)),
-        supports_check_mode=True, waits=False)
+        supports_check_mode=True, waits=False, mutating=False)
     p = module.params
     try:
         vms = module.client.system_service().vms_service().list(

@@ -35,7 +35,7 @@ def rss_mib(pid):
 
 def timed(fn, n):
     out = []
-    for _ in range(n):
+    for _sample in range(n):
         t0 = time.perf_counter()
         fn()
         out.append((time.perf_counter() - t0) * 1000.0)

@@ -1,0 +1,98 @@
+"""OpenSLO validation (errors name the document and field) and the SQLite ledger."""
+
+import pytest
+
+from ansible_collections.sre.ovirt.plugins.module_utils._slo_defaults import DEFAULT_SLOS
+from ansible_collections.sre.ovirt.plugins.module_utils._slo_spec import SloSpecError, load_text
+from ansible_collections.sre.ovirt.plugins.module_utils._sli_ledger import Ledger, snap
+from ansible_collections.sre.ovirt.plugins.module_utils import _slo_gate
+
+SLO = """
+apiVersion: openslo/v1
+kind: SLO
+metadata: {name: boots}
+spec:
+  indicator:
+    metadata: {name: boots}
+    spec:
+      ratioMetric:
+        counter: true
+        good: {metricSource: {spec: {ledger: {measurement: vm_boot_seconds, le: 60}}}}
+        total: {metricSource: {spec: {ledger: {measurement: vm_boot_seconds}}}}
+  timeWindow: [{duration: 7d, isRolling: true}]
+  budgetingMethod: %(method)s
+  objectives: [{target: %(target)s%(extra)s}]
+"""
+
+
+def slo(method="Occurrences", target="0.99", extra=""):
+    return SLO % {"method": method, "target": target, "extra": extra}
+
+
+def test_default_slos_load():
+    slos = load_text(DEFAULT_SLOS)
+    assert [s.name for s in slos] == ["vm-availability", "vm-boot-time", "vm-migration-time", "storage-latency",
+                                      "engine-api-latency"]
+    avail = slos[0]
+    assert avail.target == 0.999 and avail.window == 30 * 86400 and avail.stale_after == 1800
+    assert avail.query("ledger", "good") == {"measurement": "vm_up", "ge": 1}
+    assert "$window" in slos[1].query("prometheus", "total")
+
+
+@pytest.mark.parametrize("text,where,needle", [
+    (slo(target="1.5"), "document 1 (SLO boots): spec.objectives[0].target", "between 0 and 1"),
+    (slo(method="Average"), "spec.budgetingMethod", "Occurrences, Timeslices, RatioTimeslices"),
+    (slo(method="Timeslices"), "spec.objectives[0].timeSliceWindow", "is required for Timeslices"),
+    (slo().replace("7d", "7 days"), "spec.timeWindow[0].duration", "a duration like"),
+    (slo().replace("openslo/v1", "openslo/v2"), "apiVersion", "must be openslo/v1"),
+    (slo().replace("kind: SLO", "kind: Budget"), "kind", "must be one of SLO, SLI, DataSource, AlertPolicy"),
+    (slo().replace("le: 60", "le: sixty"), "good.metricSource.spec.ledger.le", "must be a number"),
+    (slo().replace("indicator:", "indicatorRef: nothing\n  ignored:"), "spec.indicatorRef", "no SLI named"),
+])
+def test_invalid_documents_name_document_and_field(text, where, needle):
+    with pytest.raises(SloSpecError) as err:
+        load_text(text, "team-slos.yml")
+    msg = str(err.value)
+    assert msg.startswith("team-slos.yml: document 1")
+    assert where in msg and needle in msg
+
+
+def test_timeslices_objective():
+    s = load_text(slo(method="Timeslices", extra=", timeSliceTarget: 0.95, timeSliceWindow: 1m"))[0]
+    assert s.method == "Timeslices" and s.slice_window == 60 and s.slice_target == 0.95
+
+
+def test_ledger_buckets_dedupe_and_compaction(tmp_path):
+    now = 12 * 86400.0  # the gate's buckets are aligned to their step; compaction folds to whole minutes
+    ledger = Ledger(str(tmp_path / "l.sqlite"), clock=lambda: now)
+    assert ledger.record("vm_migration_seconds", 12, t=now - 100, source_id="event:7")
+    assert not ledger.record("vm_migration_seconds", 12, t=now - 100, source_id="event:7")
+    rows = [("vm_boot_seconds", v, now - 3000 + i, 1.0, None, None) for i, v in enumerate([10, 59, 60, 61, 200])]
+    assert ledger.record_many(rows) == 5
+    buckets, first, last = ledger.buckets({"measurement": "vm_boot_seconds", "le": 60},
+                                          {"measurement": "vm_boot_seconds"}, now - 3600, now, 300.0)
+    assert len(buckets) == 12 and first == now - 3000 and last == now - 2996
+    assert sum(b.good for b in buckets) == 3 and sum(b.total for b in buckets) == 5
+    # Compaction keeps "value <= le" exact for the standard bounds.
+    old = [("engine_api_seconds", 0.003 + (i % 7) * 0.4, now - 5 * 86400 + i, 1.0, None, None) for i in range(2000)]
+    ledger.record_many(old)
+    q = ({"measurement": "engine_api_seconds", "le": 2}, {"measurement": "engine_api_seconds"})
+    before = ledger.buckets(q[0], q[1], now - 6 * 86400, now, 86400.0)[0]
+    n_before, n_after = ledger.compact(older_than=86400)
+    after = ledger.buckets(q[0], q[1], now - 6 * 86400, now, 86400.0)[0]
+    assert n_after < n_before / 10
+    assert [(b.good, b.total) for b in before] == [(b.good, b.total) for b in after]
+    assert snap(0.003) == 0.005 and snap(61) == 90 and snap(0) == 0
+    ledger.close()
+
+
+def test_policy_validation_names_the_field():
+    with pytest.raises(_slo_gate.GateError) as err:
+        _slo_gate.normalize({"source": "graphite"})
+    assert "slo_policy.source" in str(err.value) and "ledger, prometheus, engine" in str(err.value)
+    with pytest.raises(_slo_gate.GateError, match="prometheus_url is required"):
+        _slo_gate.normalize({"source": "prometheus"})
+    with pytest.raises(_slo_gate.GateError, match="both reason and ticket"):
+        _slo_gate.normalize({"break_glass": {"reason": "urgent"}})
+    with pytest.raises(_slo_gate.GateError, match="unknown option"):
+        _slo_gate.normalize({"ledger": "/tmp/x"})
