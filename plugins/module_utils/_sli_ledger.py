@@ -8,9 +8,11 @@ A row is one measurement: ``(measurement, t, value, weight, subject, source_id)`
 weight=60``). ``source_id`` de-duplicates (an Engine event id is recorded once). The gate reads buckets:
 ``sum(weight where value <= le)`` over ``sum(weight)`` per step.
 
-Compaction folds rows older than a day into one row per (measurement, minute, histogram bucket), with the
-value snapped up to the bucket's bound, so ``value <= le`` stays exact for the standard bounds; retention
-drops rows older than the longest SLO window plus a margin.
+Every write also adds to a per-minute roll-up: one row per (measurement, minute, histogram bound) with the
+value snapped up to the bound, so ``value <= le`` stays exact for the standard bounds (``BOUNDS``). The gate
+reads the roll-up (tens of thousands of rows for 30 days, whatever the raw volume) and falls back to the raw
+rows for a threshold that is not a standard bound. Compaction drops raw rows older than a day (the roll-up
+keeps their counts); retention drops everything older than the longest SLO window plus a margin.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -35,6 +37,10 @@ CREATE TABLE IF NOT EXISTS samples (
     subject TEXT, source_id TEXT);
 CREATE INDEX IF NOT EXISTS samples_by_time ON samples (measurement, t, value, weight);
 CREATE UNIQUE INDEX IF NOT EXISTS samples_once ON samples (measurement, source_id) WHERE source_id IS NOT NULL;
+CREATE TABLE IF NOT EXISTS rollup (
+    measurement TEXT NOT NULL, t REAL NOT NULL, value REAL NOT NULL, weight REAL NOT NULL,
+    PRIMARY KEY (measurement, t, value)) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS rollup_by_time ON rollup (measurement, t, value, weight);
 CREATE TABLE IF NOT EXISTS gate_log (
     t REAL NOT NULL, outcome TEXT NOT NULL, change_class TEXT NOT NULL, module TEXT, reason TEXT, ticket TEXT,
     report TEXT);
@@ -82,18 +88,29 @@ class Ledger:
     def record_many(self, rows):
         """Rows of (measurement, value, t, weight, subject, source_id); returns how many were new."""
         now = self.clock()
-        before = self.db.total_changes
+        rows = [(m, float(now if t is None else t), float(v), float(w), s, sid) for m, v, t, w, s, sid in rows]
+        added = 0
         try:
             with self.db:
                 self.db.execute("BEGIN IMMEDIATE")
+                rolled = {}
+                for row in rows:
+                    before = self.db.total_changes
+                    self.db.execute(
+                        "INSERT OR IGNORE INTO samples (measurement, t, value, weight, subject, source_id) "
+                        "VALUES (?, ?, ?, ?, ?, ?)", row)
+                    if self.db.total_changes == before:
+                        continue  # a duplicate source_id: already counted
+                    added += 1
+                    key = (row[0], (row[1] // 60) * 60.0, snap(row[2]))
+                    rolled[key] = rolled.get(key, 0.0) + row[3]
                 self.db.executemany(
-                    "INSERT OR IGNORE INTO samples (measurement, t, value, weight, subject, source_id) "
-                    "VALUES (?, ?, ?, ?, ?, ?)",
-                    [(m, float(now if t is None else t), float(v), float(w), s, sid)
-                     for m, v, t, w, s, sid in rows])
+                    "INSERT INTO rollup (measurement, t, value, weight) VALUES (?, ?, ?, ?) "
+                    "ON CONFLICT (measurement, t, value) DO UPDATE SET weight = weight + excluded.weight",
+                    [k + (w,) for k, w in rolled.items()])
         except sqlite3.Error as exc:
             raise LedgerError("cannot write to the SLI ledger %s: %s" % (self.path, exc))
-        return self.db.total_changes - before
+        return added
 
     def log_gate(self, outcome, change_class, module=None, reason=None, ticket=None, report=None):
         with self.db:
@@ -116,9 +133,16 @@ class Ledger:
 
     # -- reading ---------------------------------------------------------------------------------
     def extent(self, measurement):
-        """(first t, last t) of a measurement, or (None, None)."""
-        return self.db.execute("SELECT MIN(t), MAX(t) FROM samples WHERE measurement = ?",
-                               (measurement,)).fetchone()
+        """(first t, last t) of a measurement, or (None, None): raw rows where they are kept, else the roll-up."""
+        # One aggregate per query: SQLite answers a lone MIN or MAX from the index, both together by a scan.
+        q = "SELECT %s(t) FROM %s WHERE measurement = ?"
+        first, last, rfirst, rlast = (self.db.execute(q % (fn, table), (measurement,)).fetchone()[0]
+                                      for table in ("samples", "rollup") for fn in ("MIN", "MAX"))
+        if rfirst is not None and (first is None or rfirst < first - 60):
+            first = rfirst
+        if last is None:
+            last = rlast
+        return first, last
 
     def buckets(self, good, total, start, end, step, bad=None):
         """Buckets of ``step`` seconds over [start, end) for the ledger queries ``good`` (or ``bad``) and
@@ -130,17 +154,19 @@ class Ledger:
         cond, args = _bound_sql(part)
         tcond, targs = _bound_sql(total)
         n = int(round((end - start) / step))
+        exact = all(_rollup_exact(q, part["measurement"]) for q in (part, total))
+        table = "rollup" if exact and start % 60 == 0 and step % 60 == 0 else "samples"
         sql = ("SELECT CAST((t - ?) / ? AS INTEGER) AS b, SUM(CASE WHEN %s THEN weight ELSE 0 END), "
-               "SUM(CASE WHEN %s THEN weight ELSE 0 END) FROM samples "
-               "WHERE measurement = ? AND t >= ? AND t < ? GROUP BY b" % (cond, tcond))
+               "SUM(CASE WHEN %s THEN weight ELSE 0 END) FROM %s "
+               "WHERE measurement = ? AND t >= ? AND t < ? GROUP BY b" % (cond, tcond, table))
         rows = self.db.execute(sql, [start, step] + args + targs + [total["measurement"], start, end]).fetchall()
-        by_index = dict((b, (g, tot)) for b, g, tot in rows)
+        # Buckets with data only (an empty bucket is not data), oldest first.
         out = []
-        for i in range(n):
-            g, tot = by_index.get(i, (0.0, 0.0))
-            if bad is not None and good is None:
-                g = tot - g
-            out.append(Bucket(start + i * step, float(g or 0.0), float(tot or 0.0)))
+        derive_good = bad is not None and good is None
+        for b, g, tot in sorted(rows):
+            if 0 <= b < n:
+                g, tot = float(g or 0.0), float(tot or 0.0)
+                out.append(Bucket(start + b * step, tot - g if derive_good else g, tot))
         first, last = self.extent(total["measurement"])
         return out, first, last
 
@@ -151,24 +177,26 @@ class Ledger:
 
     # -- upkeep ----------------------------------------------------------------------------------
     def compact(self, older_than=86400.0, retain=40 * 86400.0):
-        """Fold rows older than ``older_than`` seconds into per-minute histogram rows; drop rows older than
-        ``retain``. Returns (rows before, rows after)."""
+        """Drop raw rows older than ``older_than`` seconds (their counts stay in the roll-up; event rows stay
+        for de-duplication) and everything older than ``retain``. Returns (raw rows before, after)."""
         now = self.clock()
         before = self.count()
-        cutoff = now - older_than
-        self.db.create_function("snap", 1, snap)
         with self.db:
             self.db.execute("BEGIN IMMEDIATE")
             self.db.execute("DELETE FROM samples WHERE t < ?", (now - retain,))
-            self.db.execute(
-                "CREATE TEMP TABLE folded AS SELECT measurement, CAST(t / 60 AS INTEGER) * 60.0 AS t, "
-                "snap(value) AS value, SUM(weight) AS weight FROM samples WHERE t < ? AND source_id IS NULL "
-                "GROUP BY measurement, CAST(t / 60 AS INTEGER), snap(value)", (cutoff,))
-            self.db.execute("DELETE FROM samples WHERE t < ? AND source_id IS NULL", (cutoff,))
-            self.db.execute("INSERT INTO samples (measurement, t, value, weight) "
-                            "SELECT measurement, t, value, weight FROM folded")
-            self.db.execute("DROP TABLE folded")
+            self.db.execute("DELETE FROM rollup WHERE t < ?", (now - retain,))
+            self.db.execute("DELETE FROM samples WHERE t < ? AND source_id IS NULL", (now - older_than,))
         return before, self.count()
+
+
+def _rollup_exact(query, measurement):
+    """Whether the roll-up answers ``query`` exactly: no bound, ``le`` on a standard bound, or ``ge`` on the 0/1
+    availability samples."""
+    if "le" in query:
+        return float(query["le"]) in [float(b) for b in BOUNDS]
+    if "ge" in query:
+        return measurement == "vm_up" and float(query["ge"]) in (0.0, 1.0)
+    return True
 
 
 def _bound_sql(query):

@@ -37,13 +37,11 @@ METHODS = ("Occurrences", "Timeslices", "RatioTimeslices")
 VERDICTS = ("pass", "warn", "fail", "no_data")
 
 
-def _finite(x):
-    return x is not None and not (isinstance(x, float) and (math.isnan(x) or math.isinf(x)))
-
-
 def clean(buckets):
     """Drop buckets whose numbers are missing, NaN or infinite (a stale or broken series is not data)."""
-    return [b for b in buckets if _finite(b.good) and _finite(b.total) and b.total > 0]
+    isfinite = math.isfinite
+    return [b for b in buckets if b.total is not None and b.good is not None and b.total > 0
+            and isfinite(b.total) and isfinite(b.good)]
 
 
 def _slice_good(b, slice_target):

@@ -68,7 +68,8 @@ def load_text(text, origin="<slo file>"):
     if not HAS_YAML:
         raise SloSpecError(origin, "PyYAML is needed to read OpenSLO files")
     try:
-        docs = [d for d in yaml.safe_load_all(text) if d is not None]
+        loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+        docs = [d for d in yaml.load_all(text, Loader=loader) if d is not None]
     except yaml.YAMLError as exc:
         raise SloSpecError(origin, "not valid YAML: %s" % exc)
     return resolve(docs, origin)
