@@ -177,6 +177,36 @@ class Simulator:
                 return 200, self._state()
         raise ApiError(404, "unknown admin endpoint /sim/%s" % path)
 
+    def metrics_text(self):
+        """The Engine's state for Prometheus (text format 0.0.4). ``sre_ovirt_vm_up`` covers VMs expected to run:
+        1 when up, 0 when crashed, unknown or paused; a VM a user stopped (or never started) is not a series."""
+        e = self.engine
+        lines = ["# HELP sre_ovirt_vm_up Whether a VM that should run is up.", "# TYPE sre_ovirt_vm_up gauge"]
+        with e.lock:
+            clusters = dict((c.id, c.name) for c in e.store.list("clusters"))
+            for vm in e.store.list("vms"):
+                status = vm.status.value
+                x = e.store.x("vms", vm.id)
+                if status == "up":
+                    val = 1
+                elif status in ("unknown", "not_responding", "paused") or (status == "down" and x.get("down_error")):
+                    val = 0
+                else:
+                    continue
+                lines.append('sre_ovirt_vm_up{vm="%s",cluster="%s"} %d' % (
+                    _esc(vm.name), _esc(clusters.get(vm.cluster.id, "")), val))
+            lines += ["# HELP sre_ovirt_host_up Whether a host is up.", "# TYPE sre_ovirt_host_up gauge"]
+            for h in e.store.list("hosts"):
+                lines.append('sre_ovirt_host_up{host="%s",cluster="%s",status="%s"} %d' % (
+                    _esc(h.name), _esc(clusters.get(h.cluster.id, "")), h.status.value, h.status.value == "up"))
+            lines += ["# HELP sre_ovirt_storage_domain_latency_seconds IO latency of a storage domain.",
+                      "# TYPE sre_ovirt_storage_domain_latency_seconds gauge"]
+            for sd in e.store.list("storagedomains"):
+                ms = float(e.store.x("storagedomains", sd.id).get("latency_ms", 0.8))
+                lines.append('sre_ovirt_storage_domain_latency_seconds{storage_domain="%s"} %g' % (
+                    _esc(sd.name), ms / 1000.0))
+        return "\n".join(lines) + "\n"
+
     def _clock(self):
         c = self.engine.clock
         return {"now": c.now(), "mode": c.mode, "time_scale": c.time_scale, "pending_timers": len(self.engine._timers)}
@@ -194,6 +224,10 @@ class Simulator:
                 "memory": v.memory, "ha": bool(v.high_availability and v.high_availability.enabled)}
                for v in e.store.list("vms")]
         return {"hosts": hosts, "vms": vms, "now": e.now()}
+
+
+def _esc(text):
+    return str(text).replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
 
 
 def _match(pattern, path):

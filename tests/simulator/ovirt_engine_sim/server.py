@@ -485,6 +485,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
     # -- admin ------------------------------------------------------------------------------------
     def _admin(self, method, path, query, body):
         sim = self.server.sim
+        if method == "GET" and path.rstrip("/") == "/sim/metrics":  # a scrape target, like an exporter: no auth
+            return self._send(200, sim.metrics_text(), "text/plain; version=0.0.4")
         auth = self.headers.get("Authorization", "")
         ok = False
         if auth.startswith("Basic "):

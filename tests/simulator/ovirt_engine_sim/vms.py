@@ -401,6 +401,7 @@ class VmsMixin:
         vm.host = None
         vm.stop_time = self.now_dt()
         vm.run_once = False
+        x["down_error"] = bool(error)  # a crash, not a user's stop: counts against availability
         self._set_status(vm, S.DOWN, error=error)
         if x.get("next_run"):
             _apply_vm_update(vm, Reader.read(x.pop("next_run")))

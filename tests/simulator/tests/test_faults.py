@@ -121,3 +121,21 @@ def test_unknown_fault_kind_is_rejected(engine_sim):
     with pytest.raises(AdminError) as err:
         engine_sim.inject({"kind": "meteor"})
     assert "host_crash" in str(err.value) and "400" in str(err.value)
+
+
+def test_metrics_endpoint_shows_crashed_vms_down_and_user_stops_absent(system, engine_sim):
+    import ssl
+    import urllib.request
+    crashed = _new_vm(system, "metric-crash")
+    stopped = _new_vm(system, "metric-stop")
+    engine_sim.inject({"kind": "vm_crash", "target": "metric-crash"})
+    stopped.stop()
+    wait_status(crashed, types.VmStatus.DOWN)
+    wait_status(stopped, types.VmStatus.DOWN)
+    ctx = ssl.create_default_context(cafile=engine_sim.ca_file)
+    with urllib.request.urlopen(engine_sim.admin_url + "/metrics", context=ctx, timeout=10) as resp:
+        assert resp.headers["Content-Type"].startswith("text/plain")
+        text = resp.read().decode()
+    assert 'sre_ovirt_vm_up{vm="metric-crash",cluster="Default"} 0' in text
+    assert 'vm="metric-stop"' not in text
+    assert 'sre_ovirt_host_up{host="host01",cluster="Default",status="up"} 1' in text
