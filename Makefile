@@ -16,7 +16,8 @@ help:
 	@echo "make sim    - run a simulator on https://127.0.0.1:8443 (state in $(SIM_STATE))"
 	@echo "make bench  - benchmarks (tables + JSON under tests/benchmarks/results)"
 
-# Debian packages: qemu-img for disk images, libcurl/libxml2 headers to build the SDK's pycurl.
+# Debian packages: qemu-img for disk images, libcurl/libxml2 headers to build the SDK's pycurl, Prometheus,
+# promtool and the Pushgateway for the SLO tests.
 deps:
 	@if [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null; then \
 	  missing=""; \
@@ -25,12 +26,16 @@ deps:
 	  [ -e /usr/include/libxml2/libxml/parser.h ] || missing="$$missing libxml2-dev"; \
 	  [ -e /usr/include/openssl/ssl.h ] || missing="$$missing libssl-dev"; \
 	  command -v gcc >/dev/null || missing="$$missing gcc"; \
+	  command -v promtool >/dev/null || missing="$$missing prometheus"; \
+	  command -v prometheus-pushgateway >/dev/null || missing="$$missing prometheus-pushgateway"; \
 	  if [ -n "$$missing" ]; then \
 	    echo "installing Debian packages:$$missing"; \
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
 	  fi; \
 	elif ! command -v qemu-img >/dev/null; then \
 	  echo "qemu-img is missing: install qemu-utils (Debian) or qemu-img (Fedora/RHEL)" >&2; exit 1; \
+	elif ! command -v promtool >/dev/null || ! command -v prometheus-pushgateway >/dev/null; then \
+	  echo "prometheus/promtool and prometheus-pushgateway are missing: install Debian's prometheus and prometheus-pushgateway" >&2; exit 1; \
 	fi
 
 $(STAMP): requirements.txt requirements-dev.txt tests/simulator/pyproject.toml | deps

@@ -29,6 +29,13 @@ extends_documentation_fragment:
   - sre.ovirt.engine
   - sre.ovirt.slo_policy
   - sre.ovirt.attributes.info_module
+options:
+  enforce:
+    description:
+      - With C(false), report only - the task succeeds whatever the verdicts (for dashboards and reports); nothing
+        is recorded in the gate log and no break-glass event is posted.
+    type: bool
+    default: true
 notes:
   - O(auth) is used only to post the break-glass audit event.
 """
@@ -95,10 +102,17 @@ except ImportError:  # pragma: no cover - EngineModule reports the missing SDK
 
 
 def main():
-    module = EngineModule(argument_spec={}, supports_check_mode=True, waits=False, mutating=True)
+    module = EngineModule(argument_spec=dict(enforce=dict(type="bool", default=True)), supports_check_mode=True,
+                          waits=False, mutating=True)
     if module.slo_policy is None:
         module.fail_json(msg="slo_policy: set it on the task, in module_defaults for group/sre.ovirt.engine, or in "
                              "SRE_OVIRT_SLO_POLICY (and enabled must not be false)", field="slo_policy")
+    if not module.params["enforce"]:
+        try:
+            report = _slo_gate.decide(module.slo_policy, _slo_gate.evaluate_all(module.slo_policy))
+        except _slo_gate.GateError as exc:
+            module.fail_json(msg=str(exc), field=exc.field)
+        module.exit_json(changed=False, slo_gate=_slo_gate.summary(report), report=report["slos"])
     try:
         module.check_gate()
     except EngineChangeRefused as exc:

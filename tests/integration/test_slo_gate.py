@@ -137,3 +137,26 @@ def test_gate_module_in_check_mode_reads_the_same(fresh_sim, ledger):
         avail = [r for r in report if r["slo"] == "vm-availability"][0]
         assert avail["verdict"] == "pass" and avail["budget"]["remaining_share"] == pytest.approx(1.0)
     assert run.requests == [] or all(r["method"] == "GET" or "/sso/" in r["path"] for r in run.requests)
+
+
+def test_slo_report_playbook_writes_json_and_markdown(sim, tmp_path):
+    ledger = str(tmp_path / "sli.sqlite")
+    seed(ledger, time.time())
+    out = str(tmp_path / "report")
+    run = run_playbook(sim, os.path.join(REPO, "playbooks", "slo_report.yml"), env=policy_env(ledger),
+                       extra_vars={"slo_report_dir": out})
+    assert run.rc == 0, run.stdout[-3000:]
+    data = json.load(open(os.path.join(out, "slo-report.json")))
+    assert [s["slo"] for s in data["slos"]] == ["vm-availability", "vm-boot-time", "vm-migration-time",
+                                                "storage-latency", "engine-api-latency"]
+    assert data["decision"]["outcome"] == "pass"
+    md = open(os.path.join(out, "slo-report.md")).read()
+    assert "| VM availability > 99.9% | pass | 100.0000% | 99.90% | 100.0% |" in md
+    table = run.results("Print the budget table")[0]["msg"]
+    assert table[0].startswith("SLO") and any(line.startswith("vm-boot-time") for line in table)
+    # An empty ledger is reported, not failed: no_data, named.
+    run = run_playbook(sim, os.path.join(REPO, "playbooks", "slo_report.yml"),
+                       env=policy_env(str(tmp_path / "empty.sqlite")), extra_vars={"slo_report_dir": out})
+    assert run.rc == 0
+    data = json.load(open(os.path.join(out, "slo-report.json")))
+    assert {s["verdict"] for s in data["slos"]} == {"no_data"} and data["decision"]["outcome"] == "refused"
