@@ -23,6 +23,8 @@ description:
   - B(Storage latency) - read and write latency of up to O(storage_disks) disks from their statistics.
   - Timestamps are the Engine's clock (C(time) of the API root), so samples line up with its events.
   - Only reads the Engine; in check mode nothing is written to the ledger either.
+  - Once a day it compacts the ledger - raw rows older than a day are dropped (the per-minute roll-up the gate
+    reads keeps their counts) and everything older than 40 days goes.
 author:
   - SRE oVirt team (@sre-ovirt)
 extends_documentation_fragment:
@@ -171,6 +173,12 @@ def main():
             module.fail_json(msg=str(exc), field="slo_policy.ledger_path")
         if new < len(rows):
             recorded["duplicates_skipped"] = len(rows) - new
+        # Once a day: drop raw rows older than a day (the roll-up keeps their counts) and all older than 40 days.
+        if now - float(ledger.get_meta("compacted_at", 0) or 0) > 86400:
+            ledger.clock = lambda: now
+            compacted = ledger.compact()
+            ledger.set_meta("compacted_at", now)
+            recorded["compacted_rows"] = compacted[0] - compacted[1]
     ledger.close()
     module.exit_json(changed=False, ledger=path, recorded=recorded, vms_down=sorted(down), engine_time=now)
 
