@@ -29,8 +29,8 @@ options:
       source:
         description:
           - Where the SLIs are read. C(ledger) is the embedded SQLite SLI ledger, C(prometheus) queries
-            O(slo_policy.prometheus_url).
-          - C(engine) is reserved for reading SLIs from the Engine's events alone and is refused in this release.
+            O(slo_policy.prometheus_url), C(engine) replays the Engine's events over the window (boots, migrations,
+            VM crashes) and its current storage statistics; it has no API latency history.
         type: str
         choices: [ledger, prometheus, engine]
         default: ledger
@@ -105,8 +105,8 @@ options:
       source:
         description:
           - Where the SLIs are read. C(ledger) is the embedded SQLite SLI ledger, C(prometheus) queries
-            O(slo_policy.prometheus_url).
-          - C(engine) is reserved for reading SLIs from the Engine's events alone and is refused in this release.
+            O(slo_policy.prometheus_url), C(engine) replays the Engine's events over the window (boots, migrations,
+            VM crashes) and its current storage statistics; it has no API latency history.
         type: str
         choices: [ledger, prometheus, engine]
         default: ledger

@@ -58,7 +58,8 @@ class EngineModule(AnsibleModule):
         if self.gate_report is not None or not self.mutating or self.slo_policy is None:
             return self.gate_report
         try:
-            report = _slo_gate.decide(self.slo_policy, _slo_gate.cached_report(self.slo_policy))
+            client = self.client if self.slo_policy["source"] == "engine" else None
+            report = _slo_gate.decide(self.slo_policy, _slo_gate.cached_report(self.slo_policy, client=client))
         except _slo_gate.GateError as exc:
             report = {"passed": False, "outcome": "refused", "blocking": [], "slos": [],
                       "message": "SLO gate could not evaluate the SLOs: %s" % exc}

@@ -64,9 +64,9 @@ def snap(value):
 
 class Ledger:
     def __init__(self, path, clock=time.time):
-        self.path = os.path.abspath(os.path.expanduser(path))
+        self.path = path if path == ":memory:" else os.path.abspath(os.path.expanduser(path))
         self.clock = clock
-        parent = os.path.dirname(self.path)
+        parent = os.path.dirname(self.path) if path != ":memory:" else None
         try:
             if parent and not os.path.isdir(parent):
                 os.makedirs(parent)

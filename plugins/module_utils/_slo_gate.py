@@ -18,7 +18,7 @@ import os
 import tempfile
 import time
 
-from ansible_collections.sre.ovirt.plugins.module_utils import _slo_math, _slo_spec
+from ansible_collections.sre.ovirt.plugins.module_utils import _sli_engine, _slo_math, _slo_spec
 from ansible_collections.sre.ovirt.plugins.module_utils._slo_defaults import DEFAULT_SLOS
 from ansible_collections.sre.ovirt.plugins.module_utils._sli_ledger import Ledger, LedgerError
 
@@ -227,7 +227,42 @@ class PrometheusSource:
         pass
 
 
-def open_source(policy):
+class EngineSource(LedgerSource):
+    """The Engine's events and statistics over the window, replayed into an in-memory ledger (see _sli_engine)."""
+
+    def __init__(self, client):
+        self.client = client
+        self.system = client.system_service()
+        self.path = "the Engine's events and statistics"
+        self._ledgers = {}
+
+    def describe(self, slo):
+        q = slo.query("engine", "total") or {}
+        return "the Engine's events and statistics (%s)" % q.get("measurement", "no engine query in this SLO")
+
+    def fetch(self, slo, now):
+        if slo.query("engine", "total") is None:
+            return [], None, None, now
+        engine_now = _slo_math_epoch(self.system.get().time)
+        if slo.window not in self._ledgers:
+            self._ledgers[slo.window] = _sli_engine.engine_ledger(self.system, engine_now, slo.window)
+        good, bad, total = (slo.query("engine", w) for w in ("good", "bad", "total"))
+        step = step_for(slo)
+        end = engine_now - (engine_now % step) + step
+        buckets, first, last = self._ledgers[slo.window].buckets(good, total, end - slo.window, end, step, bad=bad)
+        return buckets, first, last, engine_now
+
+    def close(self):
+        for ledger in self._ledgers.values():
+            ledger.close()
+
+
+def _slo_math_epoch(dt):
+    import calendar
+    return calendar.timegm(dt.utctimetuple()) + dt.microsecond / 1e6
+
+
+def open_source(policy, client=None):
     if policy["source"] == "ledger":
         try:
             return LedgerSource(policy["ledger_path"])
@@ -235,17 +270,18 @@ def open_source(policy):
             raise GateError(str(exc), "slo_policy.ledger_path")
     if policy["source"] == "prometheus":
         return PrometheusSource(policy["prometheus_url"], policy.get("prometheus_ca_file"))
-    raise GateError("slo_policy.source engine: not available in this release; use ledger or prometheus "
-                    "(sli_collect fills the ledger from the Engine)", "slo_policy.source")
+    if client is None:
+        raise GateError("slo_policy.source engine reads the Engine: the task needs auth", "auth")
+    return EngineSource(client)
 
 
 # -- evaluation -------------------------------------------------------------------------------------
-def evaluate_all(policy, now=None, slos=None, source=None):
+def evaluate_all(policy, now=None, slos=None, source=None, client=None):
     """The per-SLO report (no decision): {"slos": [...], "source": ..., "evaluated_at": ...}."""
     now = time.time() if now is None else now
     slos = slos if slos is not None else load_slos(policy)
     own = source is None
-    source = source or open_source(policy)
+    source = source or open_source(policy, client)
     reports = []
     try:
         for slo in slos:
@@ -303,7 +339,7 @@ def cache_path(policy):
     return os.path.join(tempfile.gettempdir(), "sre-ovirt-gate-%d-%s.json" % (os.getuid(), key))
 
 
-def cached_report(policy, now=None):
+def cached_report(policy, now=None, client=None):
     """The evaluation, reused for ``cache_ttl`` seconds across the tasks of a run."""
     now = time.time() if now is None else now
     path = cache_path(policy)
@@ -317,7 +353,7 @@ def cached_report(policy, now=None):
                 return cached
         except (IOError, OSError, ValueError, KeyError):
             pass
-    report = evaluate_all(policy, now=now)
+    report = evaluate_all(policy, now=now, client=client)
     if ttl > 0:
         tmp = "%s.%d.tmp" % (path, os.getpid())
         try:

@@ -37,7 +37,8 @@ options:
     type: bool
     default: true
 notes:
-  - O(auth) is used only to post the break-glass audit event.
+  - O(auth) is used to post the break-glass audit event, and to read the Engine when
+    O(slo_policy.source=engine).
 """
 
 EXAMPLES = r"""
@@ -109,7 +110,8 @@ def main():
                              "SRE_OVIRT_SLO_POLICY (and enabled must not be false)", field="slo_policy")
     if not module.params["enforce"]:
         try:
-            report = _slo_gate.decide(module.slo_policy, _slo_gate.evaluate_all(module.slo_policy))
+            client = module.client if module.slo_policy["source"] == "engine" else None
+            report = _slo_gate.decide(module.slo_policy, _slo_gate.evaluate_all(module.slo_policy, client=client))
         except _slo_gate.GateError as exc:
             module.fail_json(msg=str(exc), field=exc.field)
         module.exit_json(changed=False, slo_gate=_slo_gate.summary(report), report=report["slos"])

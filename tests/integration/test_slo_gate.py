@@ -160,3 +160,37 @@ def test_slo_report_playbook_writes_json_and_markdown(sim, tmp_path):
     assert run.rc == 0
     data = json.load(open(os.path.join(out, "slo-report.json")))
     assert {s["verdict"] for s in data["slos"]} == {"no_data"} and data["decision"]["outcome"] == "refused"
+
+
+def test_engine_source_measures_downtime_from_events(fresh_sim):
+    from ovirtsdk4 import types
+    from ovirt_engine_sim.testing import wait_status
+    conn = fresh_sim.connection()
+    try:
+        vms = conn.system_service().vms_service()
+        vm = vms.add(types.Vm(name="eng01", cluster=types.Cluster(name="Default"),
+                              template=types.Template(name="centos9-template")))
+        svc = vms.vm_service(vm.id)
+        wait_status(svc, types.VmStatus.DOWN)
+        svc.start()
+        wait_status(svc, types.VmStatus.UP)
+    finally:
+        conn.close()
+    fresh_sim.set_clock(mode="manual")
+    fresh_sim.advance(30 * 86400)            # a month of quiet running
+    policy = {"source": "engine", "on_no_data": "warn", "cache_ttl": 0}
+    healthy = run_playbook(fresh_sim, gate_task(**policy))
+    assert healthy.rc == 0, healthy.stdout[-2000:]
+    verdicts = {r["slo"]: r for r in healthy.results("Gate")[0]["report"]}
+    assert verdicts["vm-availability"]["verdict"] == "pass"
+    assert verdicts["engine-api-latency"]["verdict"] == "no_data"  # the Engine keeps no API latency history
+    assert healthy.mutating() == []
+
+    fresh_sim.inject({"kind": "vm_crash", "target": "eng01"})
+    fresh_sim.advance(2 * 3600)              # down for two hours: 120 min > the 43.2 min budget
+    spent = run_playbook(fresh_sim, gate_task(**policy))
+    res = spent.results("Gate")[0]
+    assert spent.rc != 0, [(r["slo"], r["verdict"], r["reason"], r.get("budget")) for r in res["report"]]
+    assert res["slo_gate"]["blocking"] == ["vm-availability"]
+    avail = [r for r in res["report"] if r["slo"] == "vm-availability"][0]
+    assert avail["budget"]["consumed"] == pytest.approx(7200, abs=120)

@@ -97,3 +97,27 @@ def test_policy_validation_names_the_field():
         _slo_gate.normalize({"break_glass": {"reason": "urgent"}})
     with pytest.raises(_slo_gate.GateError, match="unknown option"):
         _slo_gate.normalize({"ledger": "/tmp/x"})
+
+
+def test_engine_events_replayed_into_sli_rows():
+    from ansible_collections.sre.ovirt.plugins.module_utils._sli_engine import rows_from_events
+    now, day = 40 * 86400.0, 86400.0
+    ev = [
+        {"id": "1", "code": 153, "time": now - 31 * day, "vm_id": "a", "description": ""},
+        {"id": "2", "code": 32, "time": now - 31 * day + 25, "vm_id": "a", "description": ""},
+        {"id": "3", "code": 119, "time": now - day, "vm_id": "a", "description": ""},
+        {"id": "4", "code": 506, "time": now - day + 1800, "vm_id": "a", "description": ""},
+        {"id": "5", "code": 63, "time": now - 100, "vm_id": "a", "description": "Migration completed (Duration: 12 seconds)."},
+        {"id": "6", "code": 153, "time": now - 2 * day, "vm_id": "b", "description": ""},
+        {"id": "7", "code": 32, "time": now - 2 * day + 40, "vm_id": "b", "description": ""},
+        {"id": "8", "code": 33, "time": now - day, "vm_id": "b", "description": ""},
+    ]
+    rows = rows_from_events(ev, vms_up_now=["a", "c"], now=now, window=30 * day)
+    up = [r for r in rows if r[0] == "vm_up"]
+    down_a = sum(r[3] for r in up if r[4] == "a" and r[1] == 0)
+    assert down_a == 1800                                     # crashed until the HA restart
+    assert sum(r[3] for r in up if r[4] == "a") == 30 * day   # clipped to the window
+    assert sum(r[3] for r in up if r[4] == "b") == day - 40   # up after its boot until the user's stop
+    assert sum(r[3] for r in up if r[4] == "c") == 30 * day   # up now, no events: up all window
+    assert [(r[1], r[4]) for r in rows if r[0] == "vm_boot_seconds"] == [(25.0, "a"), (40.0, "b")]
+    assert [r[1] for r in rows if r[0] == "vm_migration_seconds"] == [12.0]

@@ -1,0 +1,85 @@
+# -*- coding: utf-8 -*-
+# Copyright: sre.ovirt contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""SLIs from the Engine alone, for teams with neither a ledger nor Prometheus: the Engine's events over the
+window (it keeps 30 days by default) and its current statistics, replayed into an in-memory ledger.
+
+- ``vm_boot_seconds``: a start (153) followed by the VM coming up (32, or 506 for an HA restart).
+- ``vm_migration_seconds``: the duration in a migration-done event (63).
+- ``vm_up``: per VM, time after it came up (32/506) is up, after a crash (119, 9602) down, after a user's
+  stop (33, 61, 73) not counted; a VM up now with no event in the window counts as up for the whole window.
+- ``storage_io_seconds``: the disks' current latency statistics only (so a 30-day SLO is ``no_data`` until
+  history exists elsewhere: the Engine keeps none).
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import calendar
+import re
+
+from ansible_collections.sre.ovirt.plugins.module_utils._sli_ledger import Ledger
+
+UP, CRASH, USER_STOP, START, MIGRATED = (32, 506), (119, 9602), (33, 61, 73), 153, 63
+CODES = sorted(set(UP + CRASH + USER_STOP + (START, MIGRATED)))
+_DURATION = re.compile(r"Duration:\s*(\d+)\s*s", re.I)
+SLICE = 300.0
+
+
+def _epoch(dt):
+    return calendar.timegm(dt.utctimetuple()) + dt.microsecond / 1e6
+
+
+def rows_from_events(events, vms_up_now, now, window):
+    """Ledger rows from ``events`` (objects with id, code, time as epoch, vm_id, description)."""
+    rows, start = [], now - window
+    by_vm, started = {}, {}
+    for ev in sorted(events, key=lambda e: (e["time"], int(e["id"]))):
+        vm = ev["vm_id"]
+        if ev["code"] == START and vm:
+            started[vm] = ev["time"]
+        if ev["code"] in UP and vm and vm in started:
+            rows.append(("vm_boot_seconds", ev["time"] - started.pop(vm), ev["time"], 1.0, vm, "event:%s" % ev["id"]))
+        if ev["code"] == MIGRATED:
+            m = _DURATION.search(ev["description"] or "")
+            if m:
+                rows.append(("vm_migration_seconds", float(m.group(1)), ev["time"], 1.0, vm, "event:%s" % ev["id"]))
+        if vm:
+            state = "up" if ev["code"] in UP else "down" if ev["code"] in CRASH else \
+                "off" if ev["code"] in USER_STOP else None
+            if state:
+                by_vm.setdefault(vm, []).append((ev["time"], state))
+    for vm in vms_up_now:
+        if vm not in by_vm:
+            by_vm[vm] = [(start, "up")]
+    for vm, changes in by_vm.items():
+        changes.append((now, "end"))
+        for (t0, state), (t1, dummy) in zip(changes, changes[1:]):
+            if state not in ("up", "down"):
+                continue
+            t = max(t0, start)
+            while t < t1:
+                nxt = min(t1, (t // SLICE + 1) * SLICE)
+                rows.append(("vm_up", 1.0 if state == "up" else 0.0, t, nxt - t, vm, None))
+                t = nxt
+    return rows
+
+
+def engine_ledger(system, now, window, storage_disks=20):
+    """An in-memory ledger holding what the Engine can tell about the last ``window`` seconds."""
+    search = " or ".join("type=%d" % c for c in CODES)
+    events = [{"id": e.id, "code": e.code, "time": _epoch(e.time), "description": e.description,
+               "vm_id": e.vm.id if e.vm is not None else None}
+              for e in system.events_service().list(search=search)]
+    # Events before the window stay: they give each VM's state when the window opens.
+    up_now = [v.id for v in system.vms_service().list(search="status=up")]
+    rows = rows_from_events(events, up_now, now, window)
+    disks = system.disks_service()
+    for disk in disks.list(max=storage_disks):
+        for stat in disks.disk_service(disk.id).statistics_service().list():
+            if stat.name in ("disk.read.latency", "disk.write.latency") and stat.values:
+                rows.append(("storage_io_seconds", float(stat.values[0].datum), now, 1.0, disk.id, None))
+    ledger = Ledger(":memory:", clock=lambda: now)
+    ledger.record_many(rows)
+    return ledger
