@@ -139,3 +139,70 @@ def test_metrics_endpoint_shows_crashed_vms_down_and_user_stops_absent(system, e
     assert 'sre_ovirt_vm_up{vm="metric-crash",cluster="Default"} 0' in text
     assert 'vm="metric-stop"' not in text
     assert 'sre_ovirt_host_up{host="host01",cluster="Default",status="up"} 1' in text
+
+
+def test_upgrade_failure_emits_841_and_host_stays_in_maintenance(system, engine_sim):
+    host = system.hosts_service().list(search="name=host02")[0]
+    hsvc = system.hosts_service().host_service(host.id)
+    engine_sim.admin("POST", "hosts/host02", {"update_available": True})
+    for vm in system.vms_service().list(search="host=host02"):  # left running (or paused) by earlier tests
+        system.vms_service().vm_service(vm.id).stop()
+    hsvc.upgrade_check()
+    poll(hsvc.get, lambda h: h.update_available)
+    engine_sim.inject({"kind": "upgrade_failure", "target": "host02"})
+    last = int(system.events_service().list(max=1)[0].id)
+    hsvc.deactivate()
+    wait_status(hsvc, types.HostStatus.MAINTENANCE)
+    hsvc.upgrade(reboot=True)
+    poll(lambda: [e.code for e in system.events_service().list(from_=last) if e.host and e.host.id == host.id],
+         lambda codes: 841 in codes, timeout=60)
+    got = poll(hsvc.get, lambda h: h.status != types.HostStatus.INSTALLING, timeout=30)
+    assert got.status in (types.HostStatus.INSTALL_FAILED, types.HostStatus.MAINTENANCE)
+    assert got.update_available
+    hsvc.activate()
+    wait_status(hsvc, types.HostStatus.UP)
+
+
+def test_api_latency_fault_delays_answers(engine_sim):
+    import time
+    conn = engine_sim.connection()
+    hosts = conn.system_service().hosts_service()
+    hosts.list(max=1)
+    engine_sim.inject({"kind": "latency", "delay_ms": 300, "share": 1.0, "path": "/hosts"})
+    try:
+        t0 = time.monotonic()
+        hosts.list(max=1)
+        slow = time.monotonic() - t0
+    finally:
+        engine_sim.clear_faults()
+        conn.close()
+    assert slow >= 0.3
+    logged = [r for r in engine_sim.api_requests() if r["path"].endswith("/hosts")][-1]
+    assert logged["duration_ms"] >= 300
+
+
+def test_enforcing_negative_affinity_keeps_vms_apart(system):
+    cluster = system.clusters_service().list(search="name=Default")[0]
+    groups = system.clusters_service().cluster_service(cluster.id).affinity_groups_service()
+    vms = system.vms_service()
+    made = []
+    for name in ("anti1", "anti2", "anti3"):
+        vm = vms.add(types.Vm(name=name, cluster=types.Cluster(name="Default"),
+                              template=types.Template(name="centos9-template")))
+        wait_status(vms.vm_service(vm.id), types.VmStatus.DOWN)
+        made.append(vm)
+    group = groups.add(types.AffinityGroup(name="spread", positive=False, enforcing=True,
+                                           vms=[types.Vm(id=v.id) for v in made]))
+    for vm in made:
+        vms.vm_service(vm.id).start()
+    hosts = [wait_status(vms.vm_service(v.id), types.VmStatus.UP).host.id for v in made]
+    assert len(set(hosts)) == 3, "an enforcing negative affinity group must put each VM on its own host"
+    fourth = vms.add(types.Vm(name="anti4", cluster=types.Cluster(name="Default"),
+                              template=types.Template(name="centos9-template")))
+    wait_status(vms.vm_service(fourth.id), types.VmStatus.DOWN)
+    groups.group_service(group.id).vms_service().add(types.Vm(id=fourth.id))
+    with pytest.raises(sdk.Error) as err:
+        vms.vm_service(fourth.id).start()
+    assert err.value.code in (400, 409) and "affinity" in str(err.value).lower()
+    for vm in made:
+        vms.vm_service(vm.id).stop()
