@@ -78,7 +78,7 @@ sim: venv
 bench: venv
 	$(BIN)/python tests/benchmarks/bench_simulator.py
 	$(BIN)/python tests/benchmarks/bench_provision.py
-	$(BIN)/python tests/benchmarks/bench_gate.py
+	$(BIN)/python tests/benchmarks/bench_gate.py --with-prometheus
 
 clean:
 	rm -rf $(SIM_STATE) tests/output .pytest_cache

@@ -12,6 +12,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import copy
 import hashlib
 import json
 import os
@@ -285,6 +286,9 @@ def evaluate_all(policy, now=None, slos=None, source=None, client=None):
     reports = []
     try:
         for slo in slos:
+            if slo.calendar is not None:  # evaluate the calendar period so far
+                slo = copy.copy(slo)
+                slo.window = max(step_for(slo), now - _slo_spec.period_start(slo, now))
             try:
                 buckets, first, last, at = source.fetch(slo, now)
             except GateError as exc:

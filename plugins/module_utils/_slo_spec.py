@@ -52,6 +52,7 @@ class Slo:
         self.good, self.bad, self.total = good, bad, total
         self.stale_after = stale_after
         self.description = description
+        self.calendar = None   # (start epoch, duration text) for a calendar window
 
     def query(self, source, which):
         """The query for ``source`` ("ledger", "prometheus", "engine") of ``which`` ("good", "bad", "total")."""
@@ -208,6 +209,12 @@ def _slo(origin, i, doc, slis):
     if not rolling and not isinstance(tw.get("calendar"), dict):
         raise SloSpecError(_where(origin, i, doc, "spec.timeWindow[0]"),
                            "a window is rolling (isRolling: true) or has a calendar (startTime, timeZone)")
+    calendar_start = None
+    if not rolling:
+        try:
+            calendar_start = _calendar_start(tw["calendar"])
+        except ValueError as exc:
+            raise SloSpecError(_where(origin, i, doc, "spec.timeWindow[0].calendar"), str(exc))
 
     method = spec.get("budgetingMethod")
     if method not in METHODS:
@@ -248,5 +255,47 @@ def _slo(origin, i, doc, slis):
     except ValueError as exc:
         raise SloSpecError(_where(origin, i, doc, "metadata.annotations.sre.ovirt/stale-after"), str(exc))
     display = (doc.get("metadata") or {}).get("displayName") or obj.get("displayName") or name
-    return Slo(name, display, float(target), window, rolling, method, slice_window, float(slice_target),
-               good, total, stale_after, spec.get("description", ""), bad=bad)
+    slo = Slo(name, display, float(target), window, rolling, method, slice_window, float(slice_target),
+              good, total, stale_after, spec.get("description", ""), bad=bad)
+    if calendar_start is not None:
+        slo.calendar = (calendar_start, str(tw["duration"]))
+    return slo
+
+
+def _calendar_start(cal):
+    """Epoch seconds of ``calendar.startTime`` ("2026-01-01 00:00:00") in ``calendar.timeZone`` (IANA name)."""
+    import calendar as _cal
+    import datetime
+    text = str(cal.get("startTime", ""))
+    try:
+        start = datetime.datetime.strptime(text, "%Y-%m-%d %H:%M:%S")
+    except ValueError:
+        raise ValueError("startTime must look like 2026-01-01 00:00:00, got %r" % text)
+    zone = cal.get("timeZone") or "UTC"
+    if zone != "UTC":
+        try:
+            from zoneinfo import ZoneInfo
+            start = start.replace(tzinfo=ZoneInfo(zone))
+            return start.timestamp()
+        except Exception:  # noqa: BLE001 - unknown zone or no zoneinfo: say which
+            raise ValueError("timeZone %r is not a known IANA time zone" % zone)
+    return float(_cal.timegm(start.timetuple()))
+
+
+def period_start(slo, now):
+    """Start of the calendar period holding ``now`` (months, quarters and years are calendar months)."""
+    import datetime
+    start, duration = slo.calendar
+    unit, n = duration[-1], int(duration[:-1])
+    if unit in "MQY":
+        months = n * {"M": 1, "Q": 3, "Y": 12}[unit]
+        utc = datetime.timezone.utc
+        s = datetime.datetime.fromtimestamp(start, utc)
+        t = datetime.datetime.fromtimestamp(now, utc)
+        elapsed = (t.year - s.year) * 12 + (t.month - s.month)
+        if (t.day, t.hour, t.minute, t.second) < (s.day, s.hour, s.minute, s.second):
+            elapsed -= 1
+        k = elapsed // months * months
+        y, m = divmod(s.month - 1 + k, 12)
+        return s.replace(year=s.year + y, month=m + 1).timestamp()
+    return start + ((now - start) // slo.window) * slo.window

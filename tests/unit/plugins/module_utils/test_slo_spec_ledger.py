@@ -121,3 +121,27 @@ def test_engine_events_replayed_into_sli_rows():
     assert sum(r[3] for r in up if r[4] == "c") == 30 * day   # up now, no events: up all window
     assert [(r[1], r[4]) for r in rows if r[0] == "vm_boot_seconds"] == [(25.0, "a"), (40.0, "b")]
     assert [r[1] for r in rows if r[0] == "vm_migration_seconds"] == [12.0]
+
+
+def test_calendar_window_evaluates_the_period_so_far():
+    import calendar
+    from ansible_collections.sre.ovirt.plugins.module_utils._slo_spec import period_start
+    text = slo().replace("[{duration: 7d, isRolling: true}]",
+                         "[{duration: 1M, calendar: {startTime: '2026-01-01 00:00:00', timeZone: UTC}}]")
+    s = load_text(text)[0]
+    now = calendar.timegm((2026, 11, 23, 6, 0, 0))
+    assert period_start(s, now) == calendar.timegm((2026, 11, 1, 0, 0, 0))
+    q = load_text(text.replace("duration: 1M", "duration: 1Q"))[0]
+    assert period_start(q, now) == calendar.timegm((2026, 10, 1, 0, 0, 0))
+    bad = text.replace("timeZone: UTC", "timeZone: Mars/Olympus")
+    with pytest.raises(SloSpecError, match="calendar: timeZone 'Mars/Olympus'"):
+        load_text(bad)
+
+
+def test_shipped_default_file_matches_the_built_in_slos():
+    import os
+    here = os.path.dirname(os.path.abspath(__file__))
+    path = os.path.join(here, "..", "..", "..", "..", "slo", "default.openslo")
+    shipped = [s.to_dict() for s in load_text(open(path).read())]
+    assert shipped == [s.to_dict() for s in load_text(DEFAULT_SLOS)]
+    assert open(path).read().endswith(DEFAULT_SLOS)
