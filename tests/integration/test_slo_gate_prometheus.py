@@ -59,7 +59,8 @@ def test_prometheus_source_passes_then_refuses_after_downtime(fresh_sim, healthy
             # The module pushed its boot time and API latencies; Prometheus scraped the simulator.
             with urllib.request.urlopen(pgw.url + "/metrics", timeout=10) as r:
                 pushed = r.read().decode()
-            assert "sre_ovirt_vm_boot_seconds_count" in pushed and "sre_ovirt_engine_api_seconds_count" in pushed
+            assert 'sre_ovirt_vm_boot_seconds_count{instance="",job="sre_ovirt"} 1\n' in pushed
+            assert "sre_ovirt_engine_api_seconds_count" in pushed
             deadline = time.monotonic() + 30
             while not query(server.url, 'sre_ovirt_vm_up{vm="prom01"} == 1'):
                 assert time.monotonic() < deadline, "Prometheus never scraped prom01 from the simulator"
@@ -84,3 +85,19 @@ def test_prometheus_source_passes_then_refuses_after_downtime(fresh_sim, healthy
             assert "prom02" not in [v["name"] for v in fresh_sim.state()["vms"]]
         finally:
             server.stop()
+
+
+def test_pushes_accumulate_in_the_pushgateway(tmp_path):
+    import sys
+    from tests.support.collection import collections_path
+    sys.path.insert(0, collections_path())
+    from ansible_collections.sre.ovirt.plugins.module_utils import _sli_record
+    with prom.start_pushgateway(str(tmp_path)) as pgw:
+        _sli_record.push(pgw.url, [("vm_boot_seconds", 30.0, None, 1.0, "a", None),
+                                   ("vm_boot_seconds", 90.0, None, 1.0, "b", None)])
+        _sli_record.push(pgw.url, [("vm_boot_seconds", 45.0, None, 1.0, "c", None)])
+        with urllib.request.urlopen(pgw.url + "/metrics", timeout=10) as r:
+            text = r.read().decode()
+    assert 'sre_ovirt_vm_boot_seconds_bucket{instance="",job="sre_ovirt",le="60"} 2\n' in text
+    assert 'sre_ovirt_vm_boot_seconds_bucket{instance="",job="sre_ovirt",le="+Inf"} 3\n' in text
+    assert 'sre_ovirt_vm_boot_seconds_sum{instance="",job="sre_ovirt"} 165\n' in text

@@ -133,7 +133,9 @@ def start_prometheus(workdir, data_dir, scrape=(), scrape_interval="5s"):
 def start_pushgateway(workdir):
     port = free_port()
     log = os.path.join(workdir, "pushgateway.log")
-    proc = subprocess.Popen([binaries()["prometheus-pushgateway"], "--web.listen-address=127.0.0.1:%d" % port],
+    # Debian's build persists to /var/lib/prometheus/pushgateway.data by default: keep each test's in memory.
+    proc = subprocess.Popen([binaries()["prometheus-pushgateway"], "--web.listen-address=127.0.0.1:%d" % port,
+                             "--persistence.file="],
                             stdout=subprocess.DEVNULL, stderr=open(log, "w"))
     url = "http://127.0.0.1:%d" % port
     _wait_ready(proc, url + "/-/ready", log)
