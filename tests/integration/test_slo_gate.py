@@ -98,6 +98,13 @@ def test_budget_spent_refuses_every_change_but_remediation_and_break_glass(fresh
         assert ("would refuse" in res["msg"]) == check_mode
         assert run.mutating() == []
 
+    # Read-only modules never block, even with the budget spent.
+    read = run_playbook(fresh_sim, [{"name": "read", "hosts": "localhost", "gather_facts": False, "tasks": [
+        {"name": "Read", "sre.ovirt.vm_info": {"name": "app01"}},
+        {"name": "Capacity", "sre.ovirt.engine_info": {"gather": ["clusters"]}}]}], env=env)
+    assert read.rc == 0, read.stdout[-2000:]
+    assert read.results("Read")[0]["vms"][0]["name"] == "app01"
+
     # Remediation (bring the crashed VM back) passes, and is recorded in the gate log.
     remediation = {"ledger_path": ledger, "cache_ttl": 0, "change_class": "remediation"}
     remediate = [{"name": "remediate", "hosts": "localhost", "gather_facts": False, "tasks": [
