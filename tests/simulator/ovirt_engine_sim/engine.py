@@ -15,7 +15,8 @@ FAULT_KINDS = {
     "http_status": "answer a share (or count) of API requests with an HTTP status (default 503)",
     "drop_connection": "close the connection before or after processing a share (or count) of requests",
     "latency": "add delay_ms to a share of API requests",
-    "host_crash": "host becomes non_responsive, its VMs unknown (target: host name)",
+    "host_crash": "host becomes non_responsive, its VMs unknown; after the grace period the Engine applies the "
+                  "cluster fencing policy (target: host name; network_only: storage still reachable)",
     "host_recover": "a crashed host answers again (target: host name)",
     "vm_crash": "a running VM goes down with an error; HA VMs restart (target: vm name)",
     "storage_latency": "set a storage domain's IO latency in ms (target: sd name, latency_ms)",
@@ -176,7 +177,10 @@ class Engine(VmsMixin, HostsMixin, StorageMixin, CoreMixin):
         target = spec.get("target")
         if kind in ("host_crash", "host_recover"):
             host = self._target("hosts", target)
-            (self.crash_host if kind == "host_crash" else self.recover_host)(host)
+            if kind == "host_crash":
+                self.crash_host(host, network_only=bool(spec.get("network_only")))
+            else:
+                self.recover_host(host)
             return spec
         if kind == "vm_crash":
             self.crash_vm(self._target("vms", target))

@@ -361,7 +361,8 @@ class HostsMixin:
         lost = [v for v in self.vms_on_host(host.id) if v.host is not None and v.host.id == host.id]
         restart = []
         for vm in lost:
-            self._vm_down(vm, error=None)
+            self._vm_down(vm, error="its host %s was %s" % (host.name, "confirmed rebooted" if manual else "fenced"),
+                          announce=False)
             self.emit(143, "Vm %s was shut down due to %s host reboot or manual fence" % (vm.name, host.name),
                       vm=vm.id, host=host.id, cluster=vm.cluster.id)
             if vm.high_availability is not None and vm.high_availability.enabled:
@@ -371,19 +372,90 @@ class HostsMixin:
             self.schedule(float(self.tunables.get("ha_restart_delay_seconds", 5)) + 0.001 * i, "ha_restart", vm=vm.id)
 
     # -- crashes (fault injection) ---------------------------------------------------------------
-    def crash_host(self, host):
+    def crash_host(self, host, network_only=False):
         x = self.store.x("hosts", host.id)
         x["crashed"] = True
-        self._bump_host(host.id)
+        x["network_only"] = bool(network_only)
+        gen = self._bump_host(host.id)
         self.set_host_status(host, H.NON_RESPONSIVE)
         self.emit(9027, "Host %s is not responding. It will stay in Connecting state for a grace period and "
                         "afterwards fencing will start." % host.name, "warning", host=host.id, cluster=host.cluster.id)
-        for vm in self.vms_on_host(host.id):
-            if vm.host is not None and vm.host.id == host.id:
-                self._bump(vm.id)
-                self._set_status(vm, T.VmStatus.UNKNOWN)
-                self.emit(126, "VM %s is not responding." % vm.name, "warning", vm=vm.id, host=host.id,
-                          cluster=vm.cluster.id)
+        on_host = [v for v in self.vms_on_host(host.id) if v.host is not None and v.host.id == host.id]
+        # HA VMs by priority, so lease expiries (scheduled a millisecond apart) restart them in that order.
+        on_host.sort(key=lambda v: -((v.high_availability.priority or 0) if v.high_availability else 0))
+        for rank, vm in enumerate(on_host):
+            self._bump(vm.id)
+            self._set_status(vm, T.VmStatus.UNKNOWN)
+            self.emit(126, "VM %s is not responding." % vm.name, "warning", vm=vm.id, host=host.id,
+                      cluster=vm.cluster.id)
+            # A VM lease on storage expires when its dead host stops renewing it; not when only the network is
+            # gone (the host still holds the lease, and restarting the VM elsewhere would split its brain).
+            ha = vm.high_availability is not None and vm.high_availability.enabled
+            if vm.lease is not None and ha and not network_only:
+                self.schedule(float(self.tunables.get("lease_expiry_seconds", 80)) + 0.001 * rank, "lease_expired",
+                              vm=vm.id, host=host.id, gen=gen)
+        self.schedule(float(self.tunables.get("fence_grace_seconds", 60)), "fence_check", host=host.id, gen=gen)
+
+    # -- the Engine's reaction to a non-responsive host -----------------------------------------------
+    def fencing_decision(self, host):
+        """What the Engine's cluster fencing policy says for a non-responsive host: (fence?, code, reason)."""
+        cluster = self.store.get("clusters", host.cluster.id)
+        fp = cluster.fencing_policy if cluster is not None else None
+        if fp is None or not fp.enabled:
+            return False, 9026, "fencing is disabled in the Cluster Fencing Policy"
+        peers = [h for h in self.store.list("hosts") if h.cluster and h.cluster.id == host.cluster.id]
+        lost = [h for h in peers if h.status in (H.NON_RESPONSIVE, H.CONNECTING)]
+        sic = fp.skip_if_connectivity_broken
+        if sic is not None and sic.enabled:
+            threshold = sic.threshold if sic.threshold is not None else 50
+            share = 100.0 * len(lost) / max(1, len(peers))
+            if share >= threshold:
+                return False, 9028, ("%d of %d hosts of cluster %s lost connectivity (%d%%, threshold %d%%): "
+                                     "fencing skipped to avoid a fencing storm" % (
+                                         len(lost), len(peers), cluster.name, share, threshold))
+        sda = fp.skip_if_sd_active
+        if sda is not None and sda.enabled and self.store.x("hosts", host.id).get("network_only"):
+            return False, 9029, "the host is still renewing its storage domain lease (skip if storage domain active)"
+        pm = host.power_management
+        if pm is None or not pm.enabled or not self.store.list("host_agents", host.id):
+            return False, 9000, "power management is not configured"
+        proxies = [h for h in peers if h.id != host.id and h.status == H.UP]
+        if not proxies:
+            return False, 9024, "no up host in cluster %s can act as fence proxy" % cluster.name
+        return True, None, sorted(proxies, key=lambda h: h.name)[0].name
+
+    def timer_fence_check(self, host, gen):
+        obj = self.store.get("hosts", host)
+        x = self.store.x("hosts", host)
+        if obj is None or x.get("gen") != gen or obj.status not in (H.NON_RESPONSIVE, H.CONNECTING):
+            return
+        fence, code, detail = self.fencing_decision(obj)
+        if not fence:
+            x["fence_skipped"] = detail
+            self.emit(code, "Host %s became non responsive and was not restarted: %s." % (obj.name, detail),
+                      "alert", host=host, cluster=obj.cluster.id)
+            return
+        self.emit(9020, "Executing power management restart on Host %s using Proxy Host %s." % (obj.name, detail),
+                  host=host, cluster=obj.cluster.id)
+        ok, msg = self.fence_via_agents(obj)
+        if not ok:
+            x["fence_skipped"] = msg
+            self.emit(9019, "Power Management restart operation failed on Host %s: %s" % (obj.name, msg), "error",
+                      host=host, cluster=obj.cluster.id)
+            return
+        x.pop("fence_skipped", None)
+        self.do_fence(obj, "restart")
+
+    def timer_lease_expired(self, vm, host, gen):
+        obj = self.store.get("vms", vm)
+        hx = self.store.x("hosts", host)
+        if obj is None or hx.get("gen") != gen or obj.status != T.VmStatus.UNKNOWN or obj.host is None \
+                or obj.host.id != host:
+            return
+        self._vm_down(obj, error="VM lease expired on its unreachable host")
+        self.emit(9602, "Highly Available VM %s failed. It will be restarted automatically." % obj.name, "error",
+                  vm=vm, host=host, cluster=obj.cluster.id)
+        self.schedule(0.001, "ha_restart", vm=vm)
 
     def recover_host(self, host):
         x = self.store.x("hosts", host.id)

@@ -392,7 +392,7 @@ class VmsMixin:
         if job:
             self.end_job(job)
 
-    def _vm_down(self, vm, error=None, code=None):
+    def _vm_down(self, vm, error=None, code=None, announce=True):
         self._bump(vm.id)
         x = self.store.x("vms", vm.id)
         x.pop("migrating_to", None)
@@ -406,7 +406,9 @@ class VmsMixin:
         if x.get("next_run"):
             _apply_vm_update(vm, Reader.read(x.pop("next_run")))
             vm.next_run_configuration_exists = False
-        if error:
+        if not announce:
+            pass
+        elif error:
             self.emit(code or 119, "VM %s is down with error. Exit message: %s." % (vm.name, error), "error",
                       vm=vm.id, host=host_id, cluster=vm.cluster.id)
         else:
@@ -596,6 +598,8 @@ class VmsMixin:
         obj.host = ref("hosts", host.id)
         obj.start_time = self.now_dt()
         self._set_status(obj, S.WAIT_FOR_LAUNCH)
+        self.emit(153, "VM %s was started by the Engine (Host: %s) to restart it as a Highly Available VM." % (
+            obj.name, host.name), vm=vm, host=host.id, cluster=obj.cluster.id)
         self.schedule(self.boot_seconds(obj), "vm_up", vm=vm, gen=gen, code=506)
 
     # -- NICs ----------------------------------------------------------------------------------------
