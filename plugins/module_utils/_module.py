@@ -20,7 +20,7 @@ class EngineModule(AnsibleModule):
     """``mutating=True`` modules take ``slo_policy`` and evaluate the SLO gate once, before their first
     POST/PUT/DELETE (and, in check mode, when they would change something). Read-only modules never block."""
 
-    def __init__(self, argument_spec, waits=True, mutating=True, **kwargs):
+    def __init__(self, argument_spec, waits=True, mutating=True, change_class=None, **kwargs):
         spec = dict(ENGINE_ARGUMENT_SPEC)
         if waits:
             spec.update(WAIT_ARGUMENT_SPEC)
@@ -40,6 +40,9 @@ class EngineModule(AnsibleModule):
             self.slo_policy = self._load_policy()
         except _slo_gate.GateError as exc:
             self.fail_json(msg=str(exc), field=exc.field)
+        if change_class and self.slo_policy is not None:
+            # What the module does decides its class (fencing a dead host restores service), not the play's policy.
+            self.slo_policy["change_class"] = change_class
 
     def _load_policy(self):
         raw = self.params.get("slo_policy") if self.mutating else None

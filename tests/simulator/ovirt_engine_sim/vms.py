@@ -23,7 +23,7 @@ _READ_ONLY = ("status", "host", "start_time", "stop_time", "creation_time", "nex
               "run_once", "status_detail", "fqdn", "guest_operating_system", "guest_time_zone",
               "original_template", "stop_reason", "checkpoints", "backups")
 _COLD = ("cpu", "os", "type", "bios", "custom_cpu_model", "custom_emulated_machine", "time_zone",
-         "placement_policy_hosts", "lease", "io", "stateless")
+         "placement_policy_hosts", "io", "stateless")  # a lease is hot-plugged since 4.2
 _COPIED_FROM_TEMPLATE = ("memory", "memory_policy", "cpu", "os", "type", "high_availability", "stateless",
                          "display", "bios", "io", "usb", "soundcard_enabled", "time_zone", "console",
                          "migration", "storage_error_resume_behaviour", "delete_protected", "large_icon",
@@ -874,6 +874,9 @@ def _own(stat, coll, oid):
 
 def _apply_vm_update(stored, vm):
     merge(stored, vm, skip=_READ_ONLY)
+    if vm.lease is not None and (vm.lease.storage_domain is None or not (vm.lease.storage_domain.id or
+                                                                         vm.lease.storage_domain.name)):
+        stored.lease = None  # <lease/> removes the VM's lease
     if vm.placement_policy is not None and vm.placement_policy.hosts is not None:
         stored.placement_policy.hosts = vm.placement_policy.hosts or None
 
