@@ -18,7 +18,7 @@ description:
     which HA VMs would come back, in which order (priority, then name), and where (free memory on the other up
     hosts, with the cluster's over-commit); HA VMs without a lease on a host that cannot be fenced stay down.
   - Per cluster, C(n_plus_one) says whether the HA VMs of any one failed host would all fit.
-  - C(warnings) lists every way HA would not work as configured.
+  - C(problems) lists every way HA would not work as configured; each is also an Ansible warning.
   - Only reads. The prediction covers memory and pinning, not CPU or soft affinity.
 author:
   - SRE oVirt team (@sre-ovirt)
@@ -40,8 +40,8 @@ EXAMPLES = r"""
 
 - name: Stop if not
   ansible.builtin.assert:
-    that: ha.warnings | length == 0
-    fail_msg: "{{ ha.warnings }}"
+    that: ha.problems | length == 0
+    fail_msg: "{{ ha.problems }}"
 """
 
 RETURN = r"""
@@ -69,8 +69,8 @@ clusters:
   returned: always
   type: list
   elements: dict
-warnings:
-  description: Every way HA would not work now.
+problems:
+  description: Every way HA would not work now (each is also reported as a warning).
   returned: always
   type: list
   elements: str
@@ -142,14 +142,17 @@ def main():
     module = EngineModule(argument_spec=dict(cluster=dict(type="str")), supports_check_mode=True, waits=False,
                           mutating=False)
     try:
-        module.exit_json(changed=False, **report(module.client.system_service(), module.params["cluster"]))
+        out = report(module.client.system_service(), module.params["cluster"])
     except EngineError as exc:
         module.fail_from(exc)
+    for problem in out["problems"]:
+        module.warn(problem)
+    module.exit_json(changed=False, **out)
 
 
 def report(system, only=None):
     clusters = system.clusters_service().list(search="name=%s" % only if only else None)
-    out = {"hosts": [], "vms": [], "predictions": [], "clusters": [], "warnings": []}
+    out = {"hosts": [], "vms": [], "predictions": [], "clusters": [], "problems": []}
     events = system.events_service().list(search="type=496 or type=497", max=500)
     verified = {}
     for e in sorted(events, key=lambda e: int(e.id)):
@@ -171,16 +174,16 @@ def report(system, only=None):
                                  "agents": len(agents), "last_verified": verified.get(h.id), "fenceable": ok,
                                  "why_not": why})
             if not ok:
-                out["warnings"].append("host %s cannot be fenced: %s" % (h.name, why))
+                out["problems"].append("host %s cannot be fenced: %s" % (h.name, why))
             elif verified.get(h.id) is None:
-                out["warnings"].append("host %s: power management was never verified" % h.name)
+                out["problems"].append("host %s: power management was never verified" % h.name)
         worst = None
         for h in up:
             pred = predict(h, hosts, vms, cluster, fence[h.id])
             out["predictions"].append(pred)
             if pred["unplaced"] and worst is None:
                 worst = h.name
-                out["warnings"].append("cluster %s is not N+1: if %s failed, no room for %s" % (
+                out["problems"].append("cluster %s is not N+1: if %s failed, no room for %s" % (
                     cluster.name, h.name, ", ".join(pred["unplaced"])))
         for v in vms:
             ha = v.high_availability
@@ -192,7 +195,7 @@ def report(system, only=None):
                 why = "no lease, and its host %s cannot be fenced" % names.get(v.host.id, "?") if v.host else \
                     "not running"
                 if v.host is not None:
-                    out["warnings"].append("HA VM %s would stay down if %s failed: %s" % (
+                    out["problems"].append("HA VM %s would stay down if %s failed: %s" % (
                         v.name, names.get(v.host.id), why))
             out["vms"].append({"name": v.name, "ha": is_ha, "priority": ha.priority if ha else None,
                                "lease": sds.get(v.lease.storage_domain.id) if v.lease is not None and
