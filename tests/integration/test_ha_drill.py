@@ -73,11 +73,14 @@ def test_drill_fenced_host_ha_vms_back_in_predicted_order(fresh_sim):
     assert state["batch01"]["status"] == "down"
 
 
-def test_drill_without_fencing_leases_restart_others_stay_down(fresh_sim):
+def test_drill_with_fencing_disabled_leases_restart_others_stay_down(fresh_sim):
     place_fleet(fresh_sim)
-    run = run_playbook(fresh_sim, os.path.join(PB, "ha_setup.yml"), extra_vars=HA_VARS)
-    assert run.rc == 0, run.stdout[-3000:]
-    # No power management anywhere: ha_report warns that the unleased HA VM would stay down.
+    no_fencing = dict(FENCING_VARS, fencing_policy={"enabled": False})
+    for pb, extra in (("fencing_setup.yml", no_fencing), ("ha_setup.yml", HA_VARS)):
+        run = run_playbook(fresh_sim, os.path.join(PB, pb), extra_vars=extra)
+        assert run.rc == 0, run.stdout[-3000:]
+    # Power management works, but the cluster policy forbids fencing: ha_report warns that the HA VM without a
+    # lease would stay down.
     report = run.results("Would HA work now?")[0]
     assert any("app01 would stay down" in w for w in report["problems"])
     pred = [p for p in report["predictions"] if p["host"] == "host02"][0]
@@ -88,6 +91,7 @@ def test_drill_without_fencing_leases_restart_others_stay_down(fresh_sim):
     assert run.rc == 0, run.stdout[-4000:]
     assert outcome["restarted_order"] == ["db01", "cache01"]
     assert outcome["down"] == ["app01", "batch01"]
+    assert any("not restarted: fencing is disabled" in e for e in outcome["fence_events"])
 
 
 def test_storm_no_fencing_and_host_fence_refuses(fresh_sim):
