@@ -197,4 +197,45 @@ def seed_large(engine, hosts=200, clusters=4, vms=10000):
     engine.emit(9500, "ovirt-engine-sim started with the large seed (%d hosts, %d VMs)." % (hosts, vms))
 
 
-SEEDS = {"default": seed_default, "large": seed_large}
+def seed_patch(engine, hosts=12, vms=240):
+    """The patching estate: cluster Default with host01..host12 (64 GiB, 16 cores), each with an update waiting
+    (already found by an update check), and 240 running VMs of 1 or 2 GiB spread evenly; every tenth is HA, and
+    four are pinned to their host (non-migratable). host01 is the SPM."""
+    dc = _common(engine)
+    cluster = new_cluster(engine, "Default", dc.id)
+    data = new_sd(engine, "data-nfs", dc.id, capacity=64 * 1024 * GIB)
+    new_sd(engine, "backup-nfs", dc.id)
+    engine.store.get("storagedomains", sid("sd", "backup-nfs")).backup = True
+    _blank(engine)
+    tid = _bootable_template(engine, "centos9-template", cluster.id, data.id)
+    host_objs = [new_host(engine, "host%02d" % (i + 1), cluster.id, i + 1, spm=i == 0, update=True)
+                 for i in range(hosts)]
+    for h in host_objs:
+        h.update_available = True
+    now = engine.now_dt()
+    profile = ref("vnicprofiles", sid("vnic", "ovirtmgmt"))
+    pinned_hosts = {2, 6, 9}  # host03, host07, host10
+    for i in range(vms):
+        host = host_objs[i % hosts]
+        vid = str(uuid.UUID(int=(3 << 124) | i))
+        pinned = (i % hosts) in pinned_hosts and i < hosts * 2 and (i // hosts == 0 or i % hosts == 2)
+        vm = T.Vm(id=vid, name="app%03d" % i, description="", comment="", status=T.VmStatus.UP,
+                  cluster=host.cluster, template=ref("templates", tid), origin="ovirt", creation_time=now,
+                  host=ref("hosts", host.id), start_time=now, memory=(1 + i % 2) * GIB,
+                  memory_policy=T.MemoryPolicy(guaranteed=GIB // 2, max=8 * GIB),
+                  cpu=T.Cpu(architecture=T.Architecture.X86_64, topology=T.CpuTopology(sockets=1, cores=1, threads=1)),
+                  os=T.OperatingSystem(type="rhel_9x64"), type=T.VmType.SERVER,
+                  high_availability=T.HighAvailability(enabled=i % 10 == 0, priority=50 if i % 10 == 0 else 0),
+                  placement_policy=T.VmPlacementPolicy(
+                      affinity=T.VmAffinity.PINNED if pinned else T.VmAffinity.MIGRATABLE,
+                      hosts=[ref("hosts", host.id)] if pinned else None),
+                  stateless=False, delete_protected=False, run_once=False, next_run_configuration_exists=False)
+        engine.store.put("vms", vm)
+        mac = "56:6f:%02x:%02x:%02x:%02x" % (0x40, 0, (i >> 8) & 0xFF, i & 0xFF)
+        engine.store.put("vm_nics", T.Nic(id=str(uuid.UUID(int=(4 << 124) | i)), name="nic1",
+                                          interface=T.NicInterface.VIRTIO, mac=T.Mac(address=mac), plugged=True,
+                                          linked=True, vnic_profile=profile, vm=ref("vms", vid)), parent=vid)
+    engine.emit(9500, "ovirt-engine-sim started with the patch seed (%d hosts, %d VMs)." % (hosts, vms))
+
+
+SEEDS = {"default": seed_default, "large": seed_large, "patch": seed_patch}

@@ -1,0 +1,166 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: sre.ovirt contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+---
+module: host_upgrade
+short_description: Check a host for updates, or upgrade it through the Engine and follow it back
+version_added: 0.4.0
+description:
+  - C(check) runs the Engine's update check and returns whether an update is available (the result of the check
+    is read from the events about this host's id, 885).
+  - C(upgrade) upgrades the host (from maintenance, or from up - the Engine then drains it first), optionally
+    rebooting it, and follows it through installing and reboot until the upgrade is reported done (842) or
+    failed (841), matching events on the host's id - never on a name substring, so host1 never matches host10.
+    A host with no update is left alone (C(changed=false)); that is what makes a re-run resume.
+  - Never waits in check mode.
+author:
+  - SRE oVirt team (@sre-ovirt)
+extends_documentation_fragment:
+  - sre.ovirt.engine
+  - sre.ovirt.wait
+  - sre.ovirt.slo_policy
+  - sre.ovirt.attributes
+options:
+  host:
+    description: Host name.
+    type: str
+    required: true
+  action:
+    description: C(check) or C(upgrade).
+    type: str
+    choices: [check, upgrade]
+    default: upgrade
+  reboot:
+    description: Reboot the host after the upgrade.
+    type: bool
+    default: true
+attributes:
+  check_mode:
+    support: full
+    details: C(check) reports the update flag the Engine already knows; C(upgrade) reports what it would do.
+  diff_mode:
+    support: none
+"""
+
+EXAMPLES = r"""
+- name: Anything to install?
+  sre.ovirt.host_upgrade:
+    host: host07
+    action: check
+  register: check
+
+- name: Upgrade and reboot
+  sre.ovirt.host_upgrade:
+    host: host07
+  when: check.update_available
+"""
+
+RETURN = r"""
+update_available:
+  description: Whether the host has an update waiting (after a check; after an upgrade, false).
+  returned: always
+  type: bool
+host_status:
+  description: The host's status at the end.
+  returned: always
+  type: str
+seconds:
+  description: Time from the request to the upgrade's end.
+  returned: when upgraded
+  type: float
+events:
+  description: The Engine's events about this host during the run (code and description).
+  returned: always
+  type: list
+  elements: dict
+"""
+
+import time
+
+try:
+    from ansible_collections.sre.ovirt.plugins.module_utils._module import EngineModule
+    from ansible_collections.sre.ovirt.plugins.module_utils._wait import wait_for
+    from ansible_collections.sre.ovirt.plugins.module_utils.engine import EngineError, get_by_name
+except ImportError:  # pragma: no cover
+    pass
+
+CHECK_DONE = (885,)
+CHECK_FAILED = (839,)
+UPGRADE_DONE = (842,)
+UPGRADE_FAILED = (841,)
+
+
+def main():
+    module = EngineModule(argument_spec=dict(
+        host=dict(type="str", required=True), action=dict(type="str", choices=["check", "upgrade"], default="upgrade"),
+        reboot=dict(type="bool", default=True)), supports_check_mode=True)
+    if module.params["action"] == "check":
+        module.slo_policy = None  # asking the host what it could install changes nothing: never refused
+    try:
+        run(module, module.params)
+    except EngineError as exc:
+        module.fail_from(exc)
+
+
+def run(module, p):
+    system = module.client.system_service()
+    host = get_by_name(system.hosts_service(), p["host"], "host")
+    if host is None:
+        module.fail_json(msg="host: no host named %s" % p["host"], field="host")
+    hsvc = system.hosts_service().host_service(host.id)
+    events_svc = system.events_service()
+    result = {"changed": False, "update_available": bool(host.update_available), "host_status": host.status.value,
+              "events": []}
+    if module.check_mode or (p["action"] == "upgrade" and not host.update_available):
+        module.exit_json(**dict(result, changed=p["action"] == "upgrade" and bool(host.update_available)))
+    newest = events_svc.list(max=1)
+    mark = int(newest[0].id) if newest else 0
+
+    def mine():
+        out = [e for e in events_svc.list(from_=mark, search="host.id=%s" % host.id)
+               if e.host is not None and e.host.id == host.id]
+        return sorted(out, key=lambda e: int(e.id)), hsvc.get()
+
+    def gone(state):
+        # A host that stops answering (did not come back from the reboot) fails now, not at the deadline.
+        evs, h = state
+        return any(e.code in failed for e in evs) or h.status.value in ("non_responsive", "install_failed")
+
+    started = time.time()
+    if p["action"] == "check":
+        hsvc.upgrade_check()
+        done, failed = CHECK_DONE, CHECK_FAILED
+    else:
+        hsvc.upgrade(reboot=p["reboot"])
+        done, failed = UPGRADE_DONE, UPGRADE_FAILED
+    evs, now = wait_for(mine, done=lambda st: any(e.code in done for e in st[0]), failed=gone,
+                        timeout=p["timeout"], interval=p["poll_interval"],
+                        what="the %s of host %s" % ("update check" if p["action"] == "check" else "upgrade",
+                                                    p["host"]),
+                        describe=lambda st: "host %s is %s: %s" % (
+                            p["host"], st[1].status.value, st[0][-1].description if st[0] else "no event yet"),
+                        latest_error=lambda: module.latest_error_event(host_id=host.id))
+    final = hsvc.get()
+    result.update(events=[{"code": e.code, "description": e.description} for e in evs],
+                  update_available=bool(final.update_available), host_status=final.status.value)
+    if p["action"] == "upgrade":
+        if p["wait"]:
+            final = wait_for(hsvc.get, done=lambda h: h.status.value in ("maintenance", "up"),
+                             failed=lambda h: h.status.value in ("install_failed", "non_responsive"),
+                             timeout=p["timeout"], interval=p["poll_interval"], what="host %s back" % p["host"],
+                             describe=lambda h: "host %s is %s" % (p["host"], h.status.value))
+        result.update(changed=True, host_status=final.status.value, update_available=bool(final.update_available),
+                      seconds=round(time.time() - started, 3))
+        module.record("host_upgrade_seconds", result["seconds"], subject=p["host"])
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()
