@@ -124,7 +124,8 @@ import time
 try:
     from ansible_collections.sre.ovirt.plugins.module_utils._module import EngineModule
     from ansible_collections.sre.ovirt.plugins.module_utils._wait import wait_for
-    from ansible_collections.sre.ovirt.plugins.module_utils.engine import EngineError, EngineFailedState, get_by_name
+    from ansible_collections.sre.ovirt.plugins.module_utils.engine import (
+        EngineConflict, EngineError, EngineFailedState, get_by_name)
 except ImportError:  # pragma: no cover
     pass
 try:
@@ -218,12 +219,33 @@ def probe(module, system, host, p, result):
                 v.placement_policy.affinity.value == "migratable")]
     if not movable:
         return
-    vm = min(movable, key=lambda v: (v.memory or 0, v.name))
-    svc = vms_svc.vm_service(vm.id)
-    svc.migrate(host=otypes.Host(id=host.id))
+    # Hosts of a batch are probed at the same time: each starts at its own place among the smallest VMs, and a
+    # VM another probe took first (409) passes to the next; ten refusals in a row are the Engine's answer.
+    smallest = sorted(movable, key=lambda v: (v.memory or 0, v.name))[:10]
+    start = sum(ord(c) for c in host.name) % len(smallest)
+    refused = None
+    newest = system.events_service().list(max=1)
+    mark = int(newest[0].id) if newest else 0
+    for vm in smallest[start:] + smallest[:start]:
+        svc = vms_svc.vm_service(vm.id)
+        try:
+            svc.migrate(host=otypes.Host(id=host.id))
+            break
+        except EngineConflict as exc:
+            refused = exc
+    else:
+        raise refused
     result["probe_vm"] = vm.name
-    wait_for(svc.get, done=lambda v: v.status.value == "up" and v.host is not None and v.host.id == host.id,
-             failed=lambda v: v.status.value == "up" and v.host is not None and v.host.id != host.id,
+
+    def landed(v):
+        if v.status.value != "up" or v.host is None:
+            return False
+        # Up elsewhere: another host's probe may have taken the VM on after it arrived here (event 63).
+        return v.host.id == host.id or any(
+            e.host is not None and e.host.id == host.id and e.vm is not None and e.vm.id == vm.id
+            for e in system.events_service().list(from_=mark, search="type=63"))
+
+    wait_for(svc.get, done=landed, failed=lambda v: v.status.value == "up",
              timeout=p["timeout"], interval=p["poll_interval"], immediate=False,
              what="probe VM %s to run on host %s" % (vm.name, p["host"]),
              describe=lambda v: "VM %s is %s" % (vm.name, v.status.value),

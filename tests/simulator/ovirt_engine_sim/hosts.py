@@ -121,9 +121,9 @@ class HostsMixin:
         obj = self.store.get("hosts", host)
         if obj is None or obj.status != H.PREPARING_FOR_MAINTENANCE or self.store.x("hosts", host).get("gen") != gen:
             return
-        left = [v for v in self.vms_on_host(host) if v.host is not None and v.host.id == host]
-        if left:
-            return  # migrations still running; their completion re-checks
+        # VMs still on the host, and VMs on their way to it (they land, then move on): their migrations re-check.
+        if self.vms_on_host(host):
+            return
         self.set_host_status(obj, H.MAINTENANCE)
         self._maintenance_reached(obj)
 

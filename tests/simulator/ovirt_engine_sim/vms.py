@@ -533,7 +533,10 @@ class VmsMixin:
             return
         dest_id = x.pop("migrating_to", None)
         dest = self.store.get("hosts", dest_id) if dest_id else None
-        fail = self.take_fault("migration_failure", vm=obj.name) or dest is None or dest.status != T.HostStatus.UP
+        # A destination that went into maintenance meanwhile still takes the VM (vdsm runs there); the Engine then
+        # moves it on as part of that host's maintenance.
+        fail = self.take_fault("migration_failure", vm=obj.name) or dest is None or dest.status not in (
+            T.HostStatus.UP, T.HostStatus.PREPARING_FOR_MAINTENANCE)
         if fail:
             self._set_status(obj, S.UP)
             self.emit(65, "Migration failed (VM: %s, Source: %s, Destination: %s)." % (
@@ -549,6 +552,10 @@ class VmsMixin:
             dest.name, self.migration_seconds(obj)), vm=vm, host=dest.id, cluster=obj.cluster.id)
         self.end_job(job)
         self.on_migration_done(source, ok=True)
+        if dest.status == T.HostStatus.PREPARING_FOR_MAINTENANCE:
+            moved, why = self.start_migration(obj, reason="Host preparing for maintenance")
+            if moved is None:
+                self._maintenance_failed(dest, "%s: %s" % (obj.name, why))
 
     def action_vms_cancelmigration(self, parent, vid, action, query):
         vm = self.must("vms", vid)

@@ -115,6 +115,41 @@ def test_host_deactivate_migrates_vms_then_activate(system):
     vsvc.remove()
 
 
+def test_vm_migrating_to_a_host_entering_maintenance_lands_and_moves_on(system, engine_sim):
+    # Hosts of one patch batch are drained one right after the other: a VM already on its way to a host that
+    # enters maintenance arrives there, then the Engine moves it on as part of that host's maintenance.
+    vms = system.vms_service()
+    hosts = dict((h.name, h) for h in system.hosts_service().list())
+    added = vms.add(types.Vm(name="mig02", cluster=types.Cluster(name="Default"),
+                             template=types.Template(name="centos9-template")))
+    vsvc = vms.vm_service(added.id)
+    wait_status(vsvc, types.VmStatus.DOWN)
+    vsvc.start(vm=types.Vm(placement_policy=types.VmPlacementPolicy(hosts=[types.Host(id=hosts["host02"].id)])))
+    wait_status(vsvc, types.VmStatus.UP)
+    target = system.hosts_service().host_service(hosts["host03"].id)
+    mark = int(system.events_service().list(max=1)[0].id)
+    engine_sim.set_clock(mode="manual")
+    try:
+        vsvc.migrate(host=types.Host(id=hosts["host03"].id))
+        target.deactivate()
+        assert target.get().status == types.HostStatus.PREPARING_FOR_MAINTENANCE
+        engine_sim.advance(120)
+    finally:
+        engine_sim.set_clock(mode="free")
+    assert target.get().status == types.HostStatus.MAINTENANCE
+    final = vsvc.get()
+    assert final.status == types.VmStatus.UP and final.host.id != hosts["host03"].id
+    mine = [e for e in system.events_service().list(from_=mark) if e.vm is not None and e.vm.id == added.id]
+    assert not [e.description for e in mine if e.code == 65]
+    landed = [e.description for e in sorted(mine, key=lambda e: int(e.id)) if e.code == 63]
+    assert len(landed) == 2 and "Destination: host03" in landed[0], landed
+    target.activate()
+    wait_status(target, types.HostStatus.UP)
+    vsvc.stop()
+    wait_status(vsvc, types.VmStatus.DOWN)
+    vsvc.remove()
+
+
 def test_host_upgrade_timeline_and_events(system, engine_sim):
     host = system.hosts_service().list(search="name=host03")[0]
     engine_sim.admin("POST", "hosts/host03", {"update_available": True})

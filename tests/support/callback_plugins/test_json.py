@@ -13,6 +13,7 @@ description: Prints one JSON document with each task's per-host results and the 
 """
 
 import json
+import time
 
 from ansible.plugins.callback import CallbackBase
 
@@ -30,14 +31,16 @@ class CallbackModule(CallbackBase):
         self.plays.append({"play": {"name": play.get_name()}, "tasks": []})
 
     def v2_playbook_on_task_start(self, task, is_conditional):
-        self.plays[-1]["tasks"].append({"task": {"name": task.get_name()}, "hosts": {}})
+        self.plays[-1]["tasks"].append({"task": {"name": task.get_name(), "started": time.time()}, "hosts": {}})
 
     v2_playbook_on_handler_task_start = v2_playbook_on_task_start
 
     def _record(self, result, **extra):
         res = dict(result._result)
         res.update(extra)
-        self.plays[-1]["tasks"][-1]["hosts"][result._host.get_name()] = res
+        task = self.plays[-1]["tasks"][-1]
+        task["hosts"][result._host.get_name()] = res
+        task["task"]["seconds"] = round(time.time() - task["task"]["started"], 3)
 
     def v2_runner_on_ok(self, result, **kwargs):
         self._record(result)
