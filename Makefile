@@ -79,6 +79,7 @@ bench: venv
 	$(BIN)/python tests/benchmarks/bench_simulator.py
 	$(BIN)/python tests/benchmarks/bench_provision.py
 	$(BIN)/python tests/benchmarks/bench_gate.py --with-prometheus
+	$(BIN)/python tests/benchmarks/bench_patch.py
 
 clean:
 	rm -rf $(SIM_STATE) tests/output .pytest_cache

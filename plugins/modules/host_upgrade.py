@@ -95,6 +95,7 @@ CHECK_DONE = (885,)
 CHECK_FAILED = (839,)
 UPGRADE_DONE = (842,)
 UPGRADE_FAILED = (841,)
+BUSY = ("installing", "reboot", "preparing_for_maintenance", "unassigned", "initializing", "connecting")
 
 
 def main():
@@ -123,10 +124,16 @@ def run(module, p):
     newest = events_svc.list(max=1)
     mark = int(newest[0].id) if newest else 0
 
+    seen = {"events": []}
+
     def mine():
-        out = [e for e in events_svc.list(from_=mark, search="host.id=%s" % host.id)
-               if e.host is not None and e.host.id == host.id]
-        return sorted(out, key=lambda e: int(e.id)), hsvc.get()
+        # One request per poll while the host is visibly busy; its events are read when it may have finished.
+        h = hsvc.get()
+        if p["action"] == "check" or h.status.value not in BUSY:
+            out = [e for e in events_svc.list(from_=mark, search="host.id=%s" % host.id)
+                   if e.host is not None and e.host.id == host.id]
+            seen["events"] = sorted(out, key=lambda e: int(e.id))
+        return seen["events"], h
 
     def gone(state):
         # A host that stops answering (did not come back from the reboot) fails now, not at the deadline.
