@@ -155,3 +155,15 @@ def test_spent_budget_between_batches_stops_the_roll(estate, tmp_path):
     assert report["patched"] == ["host02"]
     assert "SLO gate" in report["reason"] and "vm-availability" in report["reason"]
     assert all(h["status"] == "up" for h in hosts(estate).values())
+    # The canary's durations went to the SLI ledger: maintenance, upgrade, and one row per VM migrated off it.
+    import sqlite3
+    db = sqlite3.connect(ledger)
+    rows = dict(((m, s), n) for m, s, n in db.execute(
+        "SELECT measurement, subject, count(*) FROM samples WHERE measurement IN "
+        "('host_maintenance_seconds', 'host_upgrade_seconds') GROUP BY measurement, subject"))
+    migrations = db.execute("SELECT count(*) FROM samples WHERE measurement = 'vm_migration_seconds' "
+                            "AND source_id LIKE 'event:%'").fetchone()[0]
+    db.close()
+    drained = run.results("Wait for the hosts to drain")[0]
+    assert rows == {("host_maintenance_seconds", "host02"): 1, ("host_upgrade_seconds", "host02"): 1}
+    assert migrations == len(drained["migrated_vms"]) > 0

@@ -36,7 +36,7 @@ def test_batch_size_is_what_the_remaining_hosts_hold_with_one_host_in_reserve():
 
 def test_cpu_limits_the_batch_when_memory_would_allow_more():
     hosts = [host("host%02d" % i, cores=8) for i in range(1, 11)]   # 10 x 32 vCPUs with 4x over-commit
-    out, _, _, _ = plan(cluster(), hosts, vms(100, mem_gib=1, cpus=2), P)  # 200 vCPUs, 100 GiB
+    out = plan(cluster(), hosts, vms(100, mem_gib=1, cpus=2), P)[0]  # 200 vCPUs, 100 GiB
     # (10 - k - 1) * 32 >= 200  ->  k <= 2 although memory would allow 7
     assert out["batch_size"] == 2
 
@@ -51,7 +51,7 @@ def test_memory_overcommit_of_the_cluster_counts():
 def test_spm_and_hosted_engine_hosts_go_last_each_alone_and_up_to_date_hosts_are_left_out():
     hosts = [host("host01", spm=True), host("host02"), host("host03", hosted_engine=True), host("host04"),
              host("host05", update=False), host("host06")]
-    out, _, up_to_date, _ = plan(cluster(), hosts, vms(10), P)
+    out, up_to_date = plan(cluster(), hosts, vms(10), P)[0:3:2]
     assert out["batches"] == [["host02"], ["host04", "host06"], ["host01"], ["host03"]]
     assert up_to_date == ["host05"]
 
@@ -64,7 +64,7 @@ def test_max_batch_and_no_canary():
 
 def test_a_full_cluster_refuses_with_the_reason():
     hosts = [host("host01"), host("host02"), host("host03")]
-    out, capacity, _, error = plan(cluster(), hosts, vms(50), P)      # 100 GiB on 192: no room with N+1
+    out, error = plan(cluster(), hosts, vms(50), P)[0::3]      # 100 GiB on 192: no room with N+1
     assert out is None and "no host can be taken out of cluster Default" in error and "HA VMs" in error
     assert plan(cluster(), hosts, vms(50), dict(P, n_plus_one=False))[0]["batch_size"] == 1
 
