@@ -3,6 +3,7 @@
 import json
 import os
 import shutil
+import sys
 import tempfile
 import threading
 import time
@@ -167,3 +168,26 @@ def test_spent_budget_between_batches_stops_the_roll(estate, tmp_path):
     drained = run.results("Wait for the hosts to drain")[0]
     assert rows == {("host_maintenance_seconds", "host02"): 1, ("host_upgrade_seconds", "host02"): 1}
     assert migrations == len(drained["migrated_vms"]) > 0
+
+
+def test_package_method_updates_each_host_in_maintenance_over_its_own_connection(estate, tmp_path):
+    # The user's inventory names the hypervisors; here each is reached with a local connection, and the
+    # "package update" records the host's status in the Engine when it ran.
+    inventory = tmp_path / "hosts.ini"
+    inventory.write_text("[hypervisors]\n" + "".join(
+        "host%02d ansible_connection=local ansible_python_interpreter=%s\n" % (i, sys.executable)
+        for i in range(1, 13)))
+    log = tmp_path / "updates.log"
+    script = os.path.join(REPO, "tests", "support", "fake_package_update.py")
+    command = "%s %s %s %s" % (sys.executable, script, estate.admin_url, log)
+    env = {"SIM_AUTH": estate._auth, "SIM_CA_FILE": estate.ca_file}
+    run = run_playbook(estate, PLAYBOOK, extra_args=["-i", str(inventory)], env=env, timeout=900,
+                       extra_vars=dict(FAST, rolling_patch_method="package", rolling_patch_package_command=command))
+    assert run.rc == 0, run.stdout[-3000:]
+    lines = log.read_text().split()
+    ran = dict(zip(lines[0::2], lines[1::2]))
+    assert ran == dict(("host%02d" % i, "maintenance") for i in range(1, 13))
+    assert not [r for r in run.requests if r["method"] == "POST" and r["path"].endswith("/upgrade")]
+    assert not [n for n, h in hosts(estate).items() if h["update_available"] or h["status"] != "up"]
+    again = run_playbook(estate, PLAYBOOK, extra_args=["-i", str(inventory)], env=env, extra_vars=FAST)
+    assert again.rc == 0 and again.mutating() == []
