@@ -10,21 +10,32 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspa
 from ovirt_engine_sim.testing import start_simulator  # noqa: E402
 
 
-@pytest.fixture(scope="module")
-def sim():
+def simulator(seed="default", time_scale=0.01):
+    """A simulator on a state directory of its own, removed afterwards."""
     state = tempfile.mkdtemp(prefix="sre-ovirt-it-")
     try:
-        with start_simulator(state, time_scale=0.01) as running:
+        with start_simulator(state, seed=seed, time_scale=time_scale) as running:
             yield running
     finally:
         shutil.rmtree(state, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def sim():
+    yield from simulator()
 
 
 @pytest.fixture
 def fresh_sim():
-    state = tempfile.mkdtemp(prefix="sre-ovirt-it-")
-    try:
-        with start_simulator(state, time_scale=0.01) as running:
-            yield running
-    finally:
-        shutil.rmtree(state, ignore_errors=True)
+    yield from simulator()
+
+
+@pytest.fixture
+def patch_estate():
+    """The ``patch`` seed (12 hosts, 240 VMs, updates pending) on a fast clock, one per test."""
+    yield from simulator(seed="patch", time_scale=0.002)
+
+
+@pytest.fixture(scope="module")
+def shared_patch_estate():
+    yield from simulator(seed="patch", time_scale=0.002)

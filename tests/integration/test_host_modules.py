@@ -1,22 +1,13 @@
 """Host patching modules one by one against the simulator's patch seed: check mode, for real, again."""
 
-import shutil
-import tempfile
-
 import pytest
 
-from ovirt_engine_sim.testing import start_simulator
 from tests.integration.harness import run_playbook
 
 
-@pytest.fixture(scope="module")
-def estate():
-    state = tempfile.mkdtemp(prefix="sre-ovirt-hostmod-")
-    try:
-        with start_simulator(state, seed="patch", time_scale=0.002) as sim:
-            yield sim
-    finally:
-        shutil.rmtree(state, ignore_errors=True)
+@pytest.fixture
+def estate(shared_patch_estate):
+    return shared_patch_estate
 
 
 def play(*tasks):

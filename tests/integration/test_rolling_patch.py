@@ -2,15 +2,12 @@
 
 import json
 import os
-import shutil
 import sys
-import tempfile
 import threading
 import time
 
 import pytest
 
-from ovirt_engine_sim.testing import start_simulator
 from tests.integration.harness import run_playbook
 from tests.support.capacity import RUNNING, intervals, violations
 from tests.support.collection import REPO
@@ -21,13 +18,8 @@ FAST = {"rolling_patch_poll_interval": 1}
 
 
 @pytest.fixture
-def estate():
-    state = tempfile.mkdtemp(prefix="sre-ovirt-patch-")
-    try:
-        with start_simulator(state, seed="patch", time_scale=0.002) as sim:
-            yield sim
-    finally:
-        shutil.rmtree(state, ignore_errors=True)
+def estate(patch_estate):
+    return patch_estate
 
 
 def hosts(sim):
