@@ -45,3 +45,13 @@ def write_json(name, payload):
     os.replace(path + ".tmp", path)
     print("\nwrote %s" % path)
     return path
+
+
+def finish(name, payload, missed):
+    """Write ``payload`` with its missed targets, say which were missed; the exit code (1 when any)."""
+    payload = dict(payload, missed_targets=list(missed))
+    write_json(name, payload)
+    if missed:
+        print("missed targets: %s" % ", ".join(missed))
+        return 1
+    return 0

@@ -15,7 +15,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, HERE)
 sys.path.insert(0, REPO)
-from _common import percentile, table, write_json  # noqa: E402
+from _common import finish, percentile, table  # noqa: E402
 from tests.support.collection import collections_path  # noqa: E402
 from tests.support.sli_history import seed  # noqa: E402
 
@@ -83,9 +83,7 @@ def main(argv=None):
         shutil.rmtree(tmp, ignore_errors=True)
     table("SLO gate evaluation (%d runs each)" % args.runs, rows_out, ["source", "slos", "p50_ms", "max_ms", "target_ms"])
     missed = [k for k, limit in TARGETS.items() if k in result and not result[k] < limit]
-    result["missed_targets"] = missed
-    write_json("gate", result)
-    return 1 if missed else 0
+    return finish("gate", result, missed)
 
 
 if __name__ == "__main__":

@@ -23,7 +23,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, HERE)
 sys.path.insert(0, REPO)
-from _common import table, write_json  # noqa: E402
+from _common import finish, table  # noqa: E402
 
 from ovirt_engine_sim.testing import start_simulator  # noqa: E402
 from tests.integration.harness import run_playbook  # noqa: E402
@@ -113,12 +113,8 @@ def main(argv=None):
         for k in ("capacity_violations", "hosts_left", "vms_lost"):
             if r[k]:
                 missed.append("%s: %s" % (r["run"], k))
-    write_json("patch", {"time_scale": args.time_scale, "target_ratio": TARGET_RATIO, "ratio": ratio,
-                         "runs": rows, "missed_targets": missed})
-    if missed:
-        print("missed targets: %s" % ", ".join(missed))
-        return 1
-    return 0
+    return finish("patch", {"time_scale": args.time_scale, "target_ratio": TARGET_RATIO, "ratio": ratio,
+                            "runs": rows}, missed)
 
 
 if __name__ == "__main__":

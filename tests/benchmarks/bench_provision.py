@@ -18,7 +18,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, HERE)
 sys.path.insert(0, REPO)
-from _common import table, write_json  # noqa: E402
+from _common import finish, table  # noqa: E402
 
 from ovirt_engine_sim.testing import start_simulator  # noqa: E402
 from tests.integration.harness import run_playbook  # noqa: E402
@@ -92,12 +92,7 @@ def main(argv=None):
     missed = [k for k, limit in TARGETS.items() if result[k] > limit]
     if result["rerun_mutating"]:
         missed.append("rerun_mutating")
-    result["missed_targets"] = missed
-    write_json("provision", result)
-    if missed:
-        print("missed targets: %s" % ", ".join(missed))
-        return 1
-    return 0
+    return finish("provision", result, missed)
 
 
 if __name__ == "__main__":
