@@ -314,6 +314,12 @@ def find_one(collection, search, what):
     return found[0] if found else None
 
 
+def last_event_id(events_service):
+    """The id of the Engine's newest event (0 when there is none): list events ``from_`` it to see what follows."""
+    newest = events_service.list(max=1)
+    return int(newest[0].id) if newest else 0
+
+
 def get_by_name(collection, name, what="object", **extra):
     clauses = ["name=%s" % quote(name)] + ["%s=%s" % (k, quote(v)) for k, v in extra.items()]
     found = [o for o in collection.list(search=" and ".join(clauses)) if o.name == name]

@@ -101,6 +101,13 @@ class EngineModule(AnsibleModule):
             self._client = _client.EngineClient(settings, before_mutation=hook)
         return self._client
 
+    def require(self, collection, name, what, field, **result):
+        """The object named ``name`` in ``collection``; when there is none, fail naming the option ``field``."""
+        found = _client.get_by_name(collection, name, what)
+        if found is None:
+            self.fail_json(msg="%s: no %s named %s" % (field, what, name), field=field, **result)
+        return found
+
     def latest_error_event(self, vm_id=None, host_id=None):
         return self.client.latest_error_event(vm_id=vm_id, host_id=host_id)
 

@@ -26,14 +26,14 @@ from ansible_collections.sre.ovirt.plugins.module_utils._client import (  # noqa
     EngineAuthError, EngineBadRequest, EngineChangeRefused, EngineClient, EngineConflict, EngineError,
     EngineFailedState,
     EngineNotFound, EngineRequestUncertain, EngineSettings, EngineSettingsError, EngineTimeout,
-    EngineTransientError, RetryPolicy, find_one, get_by_name, quote, translate)
+    EngineTransientError, RetryPolicy, find_one, get_by_name, last_event_id, quote, translate)
 
 __all__ = [
     "ENGINE_ARGUMENT_SPEC", "WAIT_ARGUMENT_SPEC", "SLO_POLICY_ARGUMENT_SPEC", "EngineAuthError",
     "EngineBadRequest", "EngineChangeRefused", "EngineClient",
     "EngineConflict", "EngineError", "EngineFailedState", "EngineNotFound", "EngineRequestUncertain",
     "EngineSettings", "EngineSettingsError", "EngineTimeout", "EngineTransientError", "RetryPolicy", "find_one",
-    "get_by_name", "quote", "translate",
+    "get_by_name", "last_event_id", "quote", "translate",
 ]
 
 ENGINE_ARGUMENT_SPEC = dict(

@@ -115,7 +115,7 @@ except ImportError:  # pragma: no cover
 
 try:
     from ansible_collections.sre.ovirt.plugins.module_utils._module import EngineModule
-    from ansible_collections.sre.ovirt.plugins.module_utils.engine import EngineError, get_by_name
+    from ansible_collections.sre.ovirt.plugins.module_utils.engine import EngineError
 except ImportError:  # pragma: no cover
     pass
 
@@ -161,9 +161,7 @@ def main():
 
 def run(module, p):
     system = module.client.system_service()
-    cluster = get_by_name(system.clusters_service(), p["name"], "cluster")
-    if cluster is None:
-        module.fail_json(msg="name: no cluster named %s" % p["name"], field="name")
+    cluster = module.require(system.clusters_service(), p["name"], "cluster", "name")
     csvc = system.clusters_service().cluster_service(cluster.id)
     groups_svc = csvc.affinity_groups_service()
     groups = dict((g.name, g) for g in groups_svc.list(follow="vms")) if p["affinity_groups"] is not None else {}

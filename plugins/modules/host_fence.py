@@ -91,7 +91,7 @@ refused:
 try:
     from ansible_collections.sre.ovirt.plugins.module_utils._module import EngineModule
     from ansible_collections.sre.ovirt.plugins.module_utils._wait import wait_for
-    from ansible_collections.sre.ovirt.plugins.module_utils.engine import EngineError, get_by_name
+    from ansible_collections.sre.ovirt.plugins.module_utils.engine import EngineError
 except ImportError:  # pragma: no cover
     pass
 
@@ -148,9 +148,7 @@ def main():
 def run(module, p):
     system = module.client.system_service()
     hosts = system.hosts_service()
-    host = get_by_name(hosts, p["host"], "host")
-    if host is None:
-        module.fail_json(msg="host: no host named %s" % p["host"], field="host")
+    host = module.require(hosts, p["host"], "host", "host")
     peers = hosts.list(search="cluster=%s" % system.clusters_service().cluster_service(host.cluster.id).get().name)
     hosts_by_id = dict((h.id, h.name) for h in peers)
     vms_service = system.vms_service()

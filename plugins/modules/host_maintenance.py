@@ -122,10 +122,11 @@ import re
 import time
 
 try:
+    from ansible_collections.sre.ovirt.plugins.module_utils._capacity import OCCUPYING
     from ansible_collections.sre.ovirt.plugins.module_utils._module import EngineModule
     from ansible_collections.sre.ovirt.plugins.module_utils._wait import wait_for
     from ansible_collections.sre.ovirt.plugins.module_utils.engine import (
-        EngineConflict, EngineError, EngineFailedState, get_by_name)
+        EngineConflict, EngineError, EngineFailedState, last_event_id)
 except ImportError:  # pragma: no cover
     pass
 try:
@@ -134,8 +135,6 @@ except ImportError:  # pragma: no cover - EngineModule reports the missing SDK
     otypes = None
 
 _DURATION = re.compile(r"Duration:\s*(\d+)\s*s", re.I)
-RUNNING = ("up", "powering_up", "wait_for_launch", "migrating", "paused", "reboot_in_progress", "unknown",
-           "not_responding", "powering_down")
 
 
 def main():
@@ -177,9 +176,7 @@ def activate(module, system, hsvc, host, p, result):
     vms_svc = system.vms_service()
     wanted = []
     for name in p["start_vms"]:
-        vm = get_by_name(vms_svc, name, "VM")
-        if vm is None:
-            module.fail_json(msg="start_vms: no VM named %s" % name, field="start_vms", **result)
+        vm = module.require(vms_svc, name, "VM", "start_vms", **result)
         if vm.status.value == "down":
             wanted.append(vm)
     status = host.status.value
@@ -224,8 +221,7 @@ def probe(module, system, host, p, result):
     smallest = sorted(movable, key=lambda v: (v.memory or 0, v.name))[:10]
     start = sum(ord(c) for c in host.name) % len(smallest)
     refused = None
-    newest = system.events_service().list(max=1)
-    mark = int(newest[0].id) if newest else 0
+    mark = last_event_id(system.events_service())
     for vm in smallest[start:] + smallest[:start]:
         svc = vms_svc.vm_service(vm.id)
         try:
@@ -254,9 +250,7 @@ def probe(module, system, host, p, result):
 
 def run(module, p):
     system = module.client.system_service()
-    host = get_by_name(system.hosts_service(), p["host"], "host")
-    if host is None:
-        module.fail_json(msg="host: no host named %s" % p["host"], field="host")
+    host = module.require(system.hosts_service(), p["host"], "host", "host")
     hsvc = system.hosts_service().host_service(host.id)
     vms_svc = system.vms_service()
     result = {"changed": False, "host_status": host.status.value, "stopped_vms": [], "migrated_vms": [],
@@ -267,7 +261,7 @@ def run(module, p):
     module.diff = {"before": {"status": host.status.value}, "after": {"status": "maintenance"}}
     if host.status.value == "maintenance":
         module.exit_json(**dict(result, diff={"before": module.diff["before"], "after": module.diff["before"]}))
-    on_host = [v for v in vms_svc.list(search="host=%s" % p["host"]) if v.status.value in RUNNING]
+    on_host = [v for v in vms_svc.list(search="host=%s" % p["host"]) if v.status.value in OCCUPYING]
     stuck = [v for v in on_host if v.placement_policy is not None and v.placement_policy.affinity is not None
              and v.placement_policy.affinity.value in ("pinned", "user_migratable")]
     if stuck and not p["stop_pinned"]:
@@ -278,8 +272,7 @@ def run(module, p):
     if module.check_mode:
         module.exit_json(**result)
     started = time.time()
-    mark = system.events_service().list(max=1)
-    mark = int(mark[0].id) if mark else 0
+    mark = last_event_id(system.events_service())
     for v in stuck:
         vms_svc.vm_service(v.id).shutdown()
     for v in stuck:
@@ -297,7 +290,7 @@ def run(module, p):
                                                                 gave_up(system, host, mark)),
                           "host %s to reach maintenance" % p["host"], seen)
     except EngineFailedState as exc:
-        left = [v.name for v in vms_svc.list(search="host=%s" % p["host"]) if v.status.value in RUNNING]
+        left = [v.name for v in vms_svc.list(search="host=%s" % p["host"]) if v.status.value in OCCUPYING]
         failures = [e.description for e in system.events_service().list(from_=mark)
                     if e.code in (17, 65) and (e.host is None or e.host.id == host.id or e.code == 65)]
         module.fail_json(msg="host %s did not reach maintenance; VMs that did not move: %s; %s" % (

@@ -133,7 +133,7 @@ except ImportError:  # pragma: no cover - EngineModule reports the missing SDK
 
 try:
     from ansible_collections.sre.ovirt.plugins.module_utils._module import EngineModule
-    from ansible_collections.sre.ovirt.plugins.module_utils.engine import EngineError, get_by_name
+    from ansible_collections.sre.ovirt.plugins.module_utils.engine import EngineError
 except ImportError:  # pragma: no cover
     pass
 
@@ -196,9 +196,7 @@ def main():
 
 def run(module, p):
     hosts = module.client.system_service().hosts_service()
-    host = get_by_name(hosts, p["host"], "host")
-    if host is None:
-        module.fail_json(msg="host: no host named %s" % p["host"], field="host")
+    host = module.require(hosts, p["host"], "host", "host")
     hsvc = hosts.host_service(host.id)
     agents_svc = hsvc.fence_agents_service()
     existing = agents_svc.list()

@@ -87,7 +87,7 @@ import time
 try:
     from ansible_collections.sre.ovirt.plugins.module_utils._module import EngineModule
     from ansible_collections.sre.ovirt.plugins.module_utils._wait import wait_for
-    from ansible_collections.sre.ovirt.plugins.module_utils.engine import EngineError, get_by_name
+    from ansible_collections.sre.ovirt.plugins.module_utils.engine import EngineError, last_event_id
 except ImportError:  # pragma: no cover
     pass
 
@@ -112,17 +112,14 @@ def main():
 
 def run(module, p):
     system = module.client.system_service()
-    host = get_by_name(system.hosts_service(), p["host"], "host")
-    if host is None:
-        module.fail_json(msg="host: no host named %s" % p["host"], field="host")
+    host = module.require(system.hosts_service(), p["host"], "host", "host")
     hsvc = system.hosts_service().host_service(host.id)
     events_svc = system.events_service()
     result = {"changed": False, "update_available": bool(host.update_available), "host_status": host.status.value,
               "events": []}
     if module.check_mode or (p["action"] == "upgrade" and not host.update_available):
         module.exit_json(**dict(result, changed=p["action"] == "upgrade" and bool(host.update_available)))
-    newest = events_svc.list(max=1)
-    mark = int(newest[0].id) if newest else 0
+    mark = last_event_id(events_svc)
 
     seen = {"events": []}
 

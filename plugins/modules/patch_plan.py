@@ -82,24 +82,13 @@ capacity:
 """
 
 try:
+    from ansible_collections.sre.ovirt.plugins.module_utils._capacity import OCCUPYING, cpu_count
     from ansible_collections.sre.ovirt.plugins.module_utils._module import EngineModule
     from ansible_collections.sre.ovirt.plugins.module_utils.engine import EngineError
 except ImportError:  # pragma: no cover
     pass
 
 GIB = 2 ** 30
-RUNNING = ("up", "powering_up", "wait_for_launch", "migrating", "paused", "reboot_in_progress", "unknown",
-           "not_responding", "powering_down")
-
-
-def cores(h):
-    t = h.cpu.topology if h.cpu is not None and h.cpu.topology is not None else None
-    return (t.sockets or 1) * (t.cores or 1) * (t.threads or 1) if t is not None else 1
-
-
-def vcpus(v):
-    t = v.cpu.topology if v.cpu is not None and v.cpu.topology is not None else None
-    return (t.sockets or 1) * (t.cores or 1) * (t.threads or 1) if t is not None else 1
 
 
 def plan(cluster, hosts, vms, p):
@@ -107,11 +96,11 @@ def plan(cluster, hosts, vms, p):
     if cluster.memory_policy and cluster.memory_policy.over_commit and cluster.memory_policy.over_commit.percent:
         pct = cluster.memory_policy.over_commit.percent
     mem = dict((h.name, (h.memory or 0) * pct // 100) for h in hosts)
-    cpu = dict((h.name, cores(h) * p["cpu_overcommit"]) for h in hosts)
+    cpu = dict((h.name, cpu_count(h) * p["cpu_overcommit"]) for h in hosts)
     up = [h for h in hosts if h.status.value == "up"]
-    running = [v for v in vms if v.status.value in RUNNING]
+    running = [v for v in vms if v.status.value in OCCUPYING]
     need_mem = sum(v.memory or 0 for v in running)
-    need_cpu = sum(vcpus(v) for v in running)
+    need_cpu = sum(cpu_count(v) for v in running)
     todo = [h for h in hosts if h.update_available]
     skipped = sorted(h.name for h in hosts if not h.update_available)
     last = [h for h in todo if (h.spm and h.spm.status and h.spm.status.value == "spm") or
@@ -162,14 +151,12 @@ def main():
     p = module.params
     try:
         system = module.client.system_service()
-        clusters = system.clusters_service().list(search="name=%s" % p["cluster"])
-        if not clusters:
-            module.fail_json(msg="cluster: no cluster named %s" % p["cluster"], field="cluster")
+        cluster = module.require(system.clusters_service(), p["cluster"], "cluster", "cluster")
         hosts = system.hosts_service().list(search="cluster=%s" % p["cluster"])
         vms = system.vms_service().list(search="cluster=%s" % p["cluster"])
     except EngineError as exc:
         module.fail_from(exc)
-    out, capacity, skipped, error = plan(clusters[0], hosts, vms, p)
+    out, capacity, skipped, error = plan(cluster, hosts, vms, p)
     if error:
         module.fail_json(msg=error, capacity=capacity, up_to_date=skipped)
     module.exit_json(changed=False, batches=out["batches"], batch_size=out["batch_size"], up_to_date=skipped,

@@ -85,7 +85,7 @@ try:
     from ansible_collections.sre.ovirt.plugins.module_utils._module import EngineModule
     from ansible_collections.sre.ovirt.plugins.module_utils._sli_ledger import Ledger, LedgerError
     from ansible_collections.sre.ovirt.plugins.module_utils._sli_record import ledger_path
-    from ansible_collections.sre.ovirt.plugins.module_utils.engine import EngineError
+    from ansible_collections.sre.ovirt.plugins.module_utils.engine import EngineError, last_event_id
 except ImportError:  # pragma: no cover - EngineModule reports the missing SDK
     pass
 
@@ -121,8 +121,7 @@ def main():
         if p["events"]:
             events = system.events_service()
             if state["event"] is None:
-                newest = events.list(max=1)
-                state["event"] = int(newest[0].id) if newest else 0
+                state["event"] = last_event_id(events)
             else:
                 for ev in sorted(events.list(from_=state["event"]), key=lambda e: int(e.id)):
                     state["event"] = max(state["event"], int(ev.id))

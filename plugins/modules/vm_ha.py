@@ -142,9 +142,7 @@ def main():
 
 def run(module, p):
     system = module.client.system_service()
-    vm = get_by_name(system.vms_service(), p["name"], "VM")
-    if vm is None:
-        module.fail_json(msg="name: no VM named %s" % p["name"], field="name")
+    vm = module.require(system.vms_service(), p["name"], "VM", "name")
     pending = bool(vm.next_run_configuration_exists)
     if pending:  # compare with what the VM will run with after its next restart
         vm = system.vms_service().vm_service(vm.id).get(next_run=True)
