@@ -144,24 +144,24 @@ def run(module, p):
     else:
         hsvc.upgrade(reboot=p["reboot"])
         done, failed = UPGRADE_DONE, UPGRADE_FAILED
-    evs, now = wait_for(mine, done=lambda st: any(e.code in done for e in st[0]), failed=gone,
-                        timeout=p["timeout"], interval=p["poll_interval"],
-                        what="the %s of host %s" % ("update check" if p["action"] == "check" else "upgrade",
-                                                    p["host"]),
-                        describe=lambda st: "host %s is %s: %s" % (
-                            p["host"], st[1].status.value, st[0][-1].description if st[0] else "no event yet"),
-                        latest_error=lambda: module.latest_error_event(host_id=host.id))
-    final = hsvc.get()
+    evs = wait_for(mine, done=lambda st: any(e.code in done for e in st[0]), failed=gone,
+                   timeout=p["timeout"], interval=p["poll_interval"],
+                   what="the %s of host %s" % ("update check" if p["action"] == "check" else "upgrade", p["host"]),
+                   describe=lambda st: "host %s is %s: %s" % (
+                       p["host"], st[1].status.value, st[0][-1].description if st[0] else "no event yet"),
+                   latest_error=lambda: module.latest_error_event(host_id=host.id))[0]
+    # The host as it is now (the poll read it before the events that said "done").
+    if p["action"] == "upgrade" and p["wait"]:
+        final = wait_for(hsvc.get, done=lambda h: h.status.value in ("maintenance", "up"),
+                         failed=lambda h: h.status.value in ("install_failed", "non_responsive"),
+                         timeout=p["timeout"], interval=p["poll_interval"], what="host %s back" % p["host"],
+                         describe=lambda h: "host %s is %s" % (p["host"], h.status.value))
+    else:
+        final = hsvc.get()
     result.update(events=[{"code": e.code, "description": e.description} for e in evs],
                   update_available=bool(final.update_available), host_status=final.status.value)
     if p["action"] == "upgrade":
-        if p["wait"]:
-            final = wait_for(hsvc.get, done=lambda h: h.status.value in ("maintenance", "up"),
-                             failed=lambda h: h.status.value in ("install_failed", "non_responsive"),
-                             timeout=p["timeout"], interval=p["poll_interval"], what="host %s back" % p["host"],
-                             describe=lambda h: "host %s is %s" % (p["host"], h.status.value))
-        result.update(changed=True, host_status=final.status.value, update_available=bool(final.update_available),
-                      seconds=round(time.time() - started, 3))
+        result.update(changed=True, seconds=round(time.time() - started, 3))
         module.record("host_upgrade_seconds", result["seconds"], subject=p["host"])
     module.exit_json(**result)
 
