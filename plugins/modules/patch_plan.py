@@ -75,6 +75,11 @@ up_to_date:
   returned: always
   type: list
   elements: str
+vms_up:
+  description: Names of the cluster's VMs that were C(up) when the plan was made (what the roll must keep up).
+  returned: always
+  type: list
+  elements: str
 capacity:
   description: The numbers behind the batch size (GiB and vCPUs).
   returned: always
@@ -160,7 +165,7 @@ def main():
     if error:
         module.fail_json(msg=error, capacity=capacity, up_to_date=skipped)
     module.exit_json(changed=False, batches=out["batches"], batch_size=out["batch_size"], up_to_date=skipped,
-                     capacity=capacity)
+                     capacity=capacity, vms_up=sorted(v.name for v in vms if v.status.value == "up"))
 
 
 if __name__ == "__main__":

@@ -33,6 +33,8 @@ def test_check_mode_prints_the_plan_and_sends_nothing(estate):
     assert plan["batches"][0] == ["host02"]                       # the canary
     assert plan["batches"][-1] == ["host01"]                      # the SPM last
     assert plan["batch_size"] == 5 and len(plan["batches"]) == 4
+    assert len(plan["vms_up"]) == 240 and run.results("Report")[0]["ansible_facts"]["rolling_patch_report"][
+        "vms_not_running"] == {}
     assert run.mutating() == []
     assert all(h["update_available"] for h in hosts(estate).values())
 
