@@ -28,14 +28,17 @@ class EngineModule(AnsibleModule):
         # read-only modules ignore it.
         spec.update(SLO_POLICY_ARGUMENT_SPEC)
         spec.update(argument_spec)
-        super(EngineModule, self).__init__(argument_spec=spec, **kwargs)
-        if not _client.HAS_SDK:
-            self.fail_json(msg=missing_required_lib("ovirt-engine-sdk-python"))
+        # Set before AnsibleModule validates the arguments: a bad argument fails inside super().__init__, and
+        # fail_json (below) must then report Ansible's own message, not trip over missing attributes.
         self.diff = {"before": {}, "after": {}}
         self._client = None
         self.mutating = mutating
         self.gate_report = None
+        self.slo_policy = None
         self.measurements = []
+        super(EngineModule, self).__init__(argument_spec=spec, **kwargs)
+        if not _client.HAS_SDK:
+            self.fail_json(msg=missing_required_lib("ovirt-engine-sdk-python"))
         try:
             self.slo_policy = self._load_policy()
         except _slo_gate.GateError as exc:
