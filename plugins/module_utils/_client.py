@@ -19,14 +19,17 @@ import time
 
 try:
     import ovirtsdk4 as sdk
+    import pycurl
     HAS_SDK = True
 except ImportError:  # pragma: no cover - reported by EngineModule
     sdk = None
     HAS_SDK = False
 
 SAFE_METHODS = ("GET", "HEAD")
-REJECTED_STATUSES = (502, 503, 504)     # the Engine (or its proxy) refused before acting: safe to resend
+REJECTED_STATUSES = (502, 503, 504)     # usually refused before acting; a create still looks before resending
 LOCKED = re.compile(r"locked|being (created|updated|migrated)|try again", re.IGNORECASE)
+# "The VM name is already in use, please choose a unique name and try again": not a lock, never retried.
+IN_USE = re.compile(r"already (in use|exists)|unique name", re.IGNORECASE)
 ENV = {"url": "OVIRT_URL", "username": "OVIRT_USERNAME", "password": "OVIRT_PASSWORD",
        "ca_file": "OVIRT_CAFILE", "insecure": "OVIRT_INSECURE", "token": "OVIRT_TOKEN"}
 
@@ -79,10 +82,10 @@ class EngineRequestUncertain(EngineError):
     """A POST/PUT/DELETE whose connection broke after it was sent: it may or may not have been applied.
     Re-read the object's state before deciding to send it again."""
 
-    def __init__(self, method, path, cause):
+    def __init__(self, method, path, cause, code=None):
+        what = "the Engine answered HTTP %s" % code if code else "the connection broke after the request was sent"
         super(EngineRequestUncertain, self).__init__(
-            "%s %s: the connection broke after the request was sent, so it may have been applied (%s)" % (
-                method, path, cause))
+            "%s %s: %s, so it may have been applied (%s)" % (method, path, what, cause), code=code)
         self.method, self.path = method, path
 
 
@@ -179,17 +182,24 @@ class RetryPolicy:
         return self.rng() * min(self.cap, self.base * (2 ** (attempt - 1)))
 
     @staticmethod
-    def classify(method, status, error, body=b""):
-        """'retry', 'uncertain' or None (final) for one attempt's outcome."""
+    def classify(method, status, error, body=b"", creating=False):
+        """'retry', 'uncertain' or None (final) for one attempt's outcome.
+
+        ``creating``: the request is a POST that creates an object. Its lost answer or 5xx is 'uncertain' (the
+        object may exist): ``EngineClient.create`` looks for it before sending again, never blindly."""
         safe = method in SAFE_METHODS
+        if creating and (error is not None or (status is not None and status >= 500)):
+            return "uncertain"
         if error is not None:
             return "retry" if safe else "uncertain"
         if status in REJECTED_STATUSES:
             return "retry"
         if status is not None and status >= 500:
             return "retry" if safe else None
-        if status == 409 and body and LOCKED.search(body.decode("utf-8", "replace") if isinstance(body, bytes) else body):
-            return "retry"
+        if status == 409 and body:
+            text = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
+            if LOCKED.search(text) and not IN_USE.search(text):
+                return "retry"
         return None
 
 
@@ -208,7 +218,26 @@ if HAS_SDK:
             if request.method in MUTATING_METHODS and self._client.before_mutation is not None:
                 hook, self._client.before_mutation = self._client.before_mutation, None
                 hook()  # raises EngineChangeRefused to stop the change before the Engine sees it
-            return (self._MARK, request, time.monotonic(), super(_Connection, self).send(request))
+            return (self._MARK, request, time.monotonic(), self.send_once(request))
+
+        def send_once(self, request):
+            """Send through the SDK; a POST/PUT/DELETE on a connection of its own.
+
+            libcurl re-sends a request by itself when a *reused* connection turns out to be closed before any
+            answer, which for a POST whose answer was lost means applying it twice. A fresh connection is never
+            reused, so libcurl does not re-send it: whether to send again is the client's decision."""
+            inner = sdk.Connection.send(self, request)
+            if request.method in MUTATING_METHODS:
+                curl = inner[0]
+                self._multi.remove_handle(curl)
+                curl.setopt(pycurl.FRESH_CONNECT, 1)
+                curl.setopt(pycurl.FORBID_REUSE, 1)
+                self._multi.add_handle(curl)
+            return inner
+
+        def wait_once(self, inner):
+            """The SDK's answer to one sent request (raises ``sdk.Error`` when there is none)."""
+            return sdk.Connection.wait(self, inner)
 
         def wait(self, context, failed_auth=False):
             if not (isinstance(context, tuple) and context and context[0] is self._MARK):
@@ -229,6 +258,7 @@ class EngineClient:
         self.before_mutation = before_mutation
         self.request_log = []
         self._connection = None
+        self._creating = False
 
     @property
     def connection(self):
@@ -260,31 +290,64 @@ class EngineClient:
         while True:
             response, error = None, None
             try:
-                response = sdk.Connection.wait(conn, inner)
+                response = conn.wait_once(inner)
             except sdk.AuthError:
                 raise
             except sdk.Error as exc:
                 error = exc
             status = response.code if response is not None else None
             body = response.body if response is not None else b""
-            verdict = self.policy.classify(request.method, status, error, body)
+            creating = self._creating and request.method == "POST"
+            verdict = self.policy.classify(request.method, status, error, body, creating=creating)
             now = time.monotonic()
             self.request_log.append({"method": request.method, "path": request.path, "status": status,
                                      "seconds": round(now - started, 6), "attempt": attempt,
                                      "error": str(error) if error is not None else None,
                                      "retry": attempt > 1})
             if verdict == "uncertain":
-                raise EngineRequestUncertain(request.method, request.path, error)
+                raise EngineRequestUncertain(request.method, request.path, error or _status_text(response),
+                                             code=status)
             out_of_time = now - first > self.policy.deadline or attempt >= self.policy.attempts
             if verdict != "retry" or out_of_time:
-                if error is not None:
-                    raise EngineTransientError("%s %s failed after %d attempt(s): %s" % (
-                        request.method, request.path, attempt, error))
+                if error is not None or (status is not None and status >= 500):
+                    raise EngineTransientError("%s %s%s: %s after %d attempt(s) in %.1f s" % (
+                        request.method, self.settings.url.rstrip("/"), request.path,
+                        error if error is not None else "HTTP %s %s" % (status, _status_text(response)),
+                        attempt, now - first), code=status)
                 return response
             self.policy.sleep(self.policy.delay(attempt))
             attempt += 1
             started = time.monotonic()
-            inner = sdk.Connection.send(conn, request)
+            inner = conn.send_once(request)
+
+    def create(self, add, find, what):
+        """Create one object, exactly once, even when an answer is lost.
+
+        ``add()`` sends the POST; ``find()`` returns the object if it exists (else None). When the answer to the
+        POST is lost (dropped connection, 5xx) the object is looked for before anything is sent again; a 409
+        because it already exists (another client created it at the same moment) converges on that object."""
+        attempt = 0
+        while True:
+            attempt += 1
+            self._creating = True
+            try:
+                return add()
+            except EngineRequestUncertain as exc:
+                lost = exc
+            except EngineConflict as exc:
+                found = find() if IN_USE.search(exc.describe()) else None
+                if found is None:
+                    raise
+                return found
+            finally:
+                self._creating = False
+            found = find()
+            if found is not None:
+                return found
+            if attempt >= self.policy.attempts:
+                raise EngineTransientError("%s: not created after %d attempt(s), and not found after each: %s" % (
+                    what, attempt, lost), code=lost.code)
+            self.policy.sleep(self.policy.delay(attempt))
 
     # -- helpers ---------------------------------------------------------------------------------
     def latest_error_event(self, vm_id=None, host_id=None):
@@ -300,6 +363,18 @@ class EngineClient:
         except EngineError:
             return None
         return "event %s: %s" % (events[0].code, events[0].description) if events else None
+
+
+def _status_text(response):
+    """A short description of a non-XML answer (a proxy's HTML 503 page) for error messages."""
+    if response is None:
+        return ""
+    body = response.body or b""
+    text = body.decode("utf-8", "replace") if isinstance(body, bytes) else str(body)
+    m = re.search(r"<title>(.*?)</title>|<h1>(.*?)</h1>", text, re.IGNORECASE | re.DOTALL)
+    text = (m.group(1) or m.group(2)) if m else text
+    text = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", text)).strip()
+    return re.sub(r"^%s\s*" % getattr(response, "code", ""), "", text)[:200]
 
 
 def quote(value):

@@ -239,11 +239,11 @@ def _cloud_init(ci):
     return out
 
 
-def current_from_vm(vm, tags=None, profiles=None, nics=None, disk_attachments=None):
+def current_from_vm(vm, tags=None, profiles=None, nics=None, disk_attachments=None, storage_domains=None):
     """Reduce an SDK ``Vm`` (fetched with ``follow``) to the shape of :func:`desired_from_params`.
 
     ``profiles`` maps vnic profile id -> (profile name, network name) for NICs whose profile was not
-    embedded.
+    embedded; ``storage_domains`` maps storage domain id -> name (a disk names its domains by id only).
     """
     cur = {
         "description": vm.description or "",
@@ -289,7 +289,7 @@ def current_from_vm(vm, tags=None, profiles=None, nics=None, disk_attachments=No
                 "storage_domain": None}
         if disk.storage_domains:
             sd = disk.storage_domains[0]
-            item["storage_domain"] = getattr(sd, "name", None) or sd.id
+            item["storage_domain"] = getattr(sd, "name", None) or (storage_domains or {}).get(sd.id, sd.id)
         cur_disks.append(item)
     cur["disks"] = sorted(cur_disks, key=lambda x: x["name"] or "")
     init = vm.initialization

@@ -192,11 +192,11 @@ def run(module, p):
     changed = want != have
     module.diff = {"before": have, "after": want}
     if changed and not module.check_mode:
-        apply(csvc, groups_svc, groups, have, want, ids)
+        apply(module.client, csvc, groups_svc, groups, have, want, ids)
     module.exit_json(changed=changed, cluster=want)
 
 
-def apply(csvc, groups_svc, groups, have, want, ids):
+def apply(client, csvc, groups_svc, groups, have, want, ids):
     patch, dirty = otypes.Cluster(), False
     if want["on_error"] != have["on_error"]:
         patch.error_handling = otypes.ErrorHandling(on_error=otypes.MigrateOnError(want["on_error"]))
@@ -221,8 +221,12 @@ def apply(csvc, groups_svc, groups, have, want, ids):
             continue
         rule = otypes.AffinityRule(enabled=True, positive=g["positive"], enforcing=g["enforcing"])
         if old is None:
-            groups_svc.add(otypes.AffinityGroup(name=name, positive=g["positive"], enforcing=g["enforcing"],
-                                                vms_rule=rule, vms=[otypes.Vm(id=ids[v]) for v in g["vms"]]))
+            client.create(
+                lambda name=name, g=g, rule=rule: groups_svc.add(otypes.AffinityGroup(
+                    name=name, positive=g["positive"], enforcing=g["enforcing"], vms_rule=rule,
+                    vms=[otypes.Vm(id=ids[v]) for v in g["vms"]])),
+                lambda name=name: next((x for x in groups_svc.list() if x.name == name), None),
+                "affinity group %s" % name)
             continue
         gsvc = groups_svc.group_service(groups[name].id)
         if (old["positive"], old["enforcing"]) != (g["positive"], g["enforcing"]):

@@ -242,7 +242,10 @@ def run(module, p):
     for cur, d in plan["update"]:
         agents_svc.agent_service(cur.id).update(sdk_agent(d))
     for w in plan["add"]:
-        agents_svc.add(sdk_agent(w))
+        module.client.create(
+            lambda w=w: agents_svc.add(sdk_agent(w)),
+            lambda w=w: next((a for a in agents_svc.list() if (a.type, a.address) == (w["type"], w["address"])), None),
+            "fence agent %s at %s" % (w["type"], w["address"]))
     if pm_want != pm_have:
         hsvc.update(otypes.Host(power_management=otypes.PowerManagement(
             enabled=pm_want["enabled"], kdump_detection=pm_want["kdump_detection"])))

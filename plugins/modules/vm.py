@@ -373,8 +373,8 @@ class VmTask:
         self.result = {"changed": False, "next_run_pending": False}
 
     # -- reading ------------------------------------------------------------------------------
-    def find(self):
-        found = self.vms.list(search='name="%s"' % self.p["name"].replace('"', '\\"'), follow=FOLLOW,
+    def find(self, follow=FOLLOW):
+        found = self.vms.list(search='name="%s"' % self.p["name"].replace('"', '\\"'), follow=follow,
                               case_sensitive=True)
         found = [v for v in found if v.name == self.p["name"]]
         return found[0] if found else None
@@ -457,7 +457,8 @@ class VmTask:
                        template=otypes.Template(name=self.p["template"]))
         self.apply_fields(vm, d, creating=True)
         try:
-            created = self.vms.add(vm)
+            created = self.module.client.create(lambda: self.vms.add(vm), lambda: self.find(follow=None),
+                                                "VM %s" % self.p["name"])
         except EngineNotFound as exc:
             text = str(exc)
             field = "template" if "Template" in text else "cluster" if "Cluster" in text else None
@@ -471,7 +472,7 @@ class VmTask:
         if self.p["wait"] or self.p["state"] in ("running", "stopped") or d.get("nics") or d.get("disks") \
                 or d.get("tags"):
             vm = self.wait_status(created.id, ("down",), what="VM %s to be created" % self.p["name"])
-        current = spec.current_from_vm(vm)
+        current = spec.current_from_vm(vm, storage_domains=self.storage_domain_names())
         self.apply_nics(vm, current, creating=True)
         self.apply_disks(vm, current, creating=True)
         self.apply_tags(vm, current)
@@ -531,7 +532,7 @@ class VmTask:
 
     # -- update ---------------------------------------------------------------------------------
     def update(self, vm):
-        current = spec.current_from_vm(vm)
+        current = spec.current_from_vm(vm, storage_domains=self.storage_domain_names())
         shrink = spec.shrinking_disks(self.desired, current)
         if shrink:
             name, have, want = shrink[0]
@@ -563,6 +564,14 @@ class VmTask:
         if not self.check and (vm_fields or "nics" in changes or "disks" in changes or "tags" in changes):
             vm = self.get(vm.id)
         return vm
+
+    def storage_domain_names(self):
+        """Storage domain id -> name, read once and only when disks name a storage domain."""
+        if not any(d.get("storage_domain") for d in self.desired.get("disks") or []):
+            return {}
+        if not hasattr(self, "_sd_names"):
+            self._sd_names = dict((sd.id, sd.name) for sd in self.system.storage_domains_service().list())
+        return self._sd_names
 
     def profile_ids(self):
         if not hasattr(self, "_profiles"):
@@ -609,7 +618,10 @@ class VmTask:
                 body.vnic_profile = otypes.VnicProfile(id=self.profile_id(nic, index))
             existing = by_name.get(nic["name"])
             if existing is None:
-                nics_service.add(body)
+                self.module.client.create(
+                    lambda body=body: nics_service.add(body),
+                    lambda body=body: next((n for n in nics_service.list() if n.name == body.name), None),
+                    "NIC %s of VM %s" % (body.name, self.p["name"]))
             else:
                 nics_service.nic_service(existing.id).update(body)
 
@@ -635,13 +647,10 @@ class VmTask:
         atts = vm_service.disk_attachments_service()
         for name, (cur, diff) in sorted(changes.items()):
             if cur is None:
-                atts.add(otypes.DiskAttachment(
-                    interface=otypes.DiskInterface(diff.get("interface") or "virtio_scsi"),
-                    bootable=bool(diff.get("bootable")), active=True,
-                    disk=otypes.Disk(name=name, alias=name, provisioned_size=diff["size"],
-                                     format=otypes.DiskFormat(diff.get("format") or "cow"),
-                                     sparse=(diff.get("format") or "cow") == "cow",
-                                     storage_domains=[otypes.StorageDomain(name=diff["storage_domain"])])))
+                self.module.client.create(
+                    lambda name=name, diff=diff: atts.add(self.new_attachment(name, diff)),
+                    lambda name=name: next((a for a in atts.list(follow="disk") if a.disk.alias == name), None),
+                    "disk %s of VM %s" % (name, self.p["name"]))
                 continue
             body = otypes.DiskAttachment()
             if "interface" in diff:
@@ -651,6 +660,15 @@ class VmTask:
             if "size" in diff:
                 body.disk = otypes.Disk(provisioned_size=diff["size"])
             atts.attachment_service(cur["id"]).update(body)
+
+    @staticmethod
+    def new_attachment(name, diff):
+        fmt = diff.get("format") or "cow"
+        return otypes.DiskAttachment(
+            interface=otypes.DiskInterface(diff.get("interface") or "virtio_scsi"),
+            bootable=bool(diff.get("bootable")), active=True,
+            disk=otypes.Disk(name=name, alias=name, provisioned_size=diff["size"], format=otypes.DiskFormat(fmt),
+                             sparse=fmt == "cow", storage_domains=[otypes.StorageDomain(name=diff["storage_domain"])]))
 
     def apply_tags(self, vm, current):
         if "tags" not in self.desired:

@@ -68,3 +68,96 @@ def test_translate_keeps_the_engine_detail():
 
 def test_quote_escapes():
     assert c.quote('we"b') == '"we\\"b"'
+
+
+# -- the retry loop against a fake connection: what is sent, and when it is not sent again ------------------
+class Answer:
+    def __init__(self, code, body=b""):
+        self.code, self.body = code, body
+
+
+class FakeConnection:
+    """Stands in for the SDK connection under ``EngineClient._complete``: scripted answers, a record of sends."""
+
+    def __init__(self, answers):
+        self.answers = list(answers)
+        self.sent = []
+
+    def send_once(self, request):
+        self.sent.append((request.method, request.path))
+        return len(self.sent)
+
+    def wait_once(self, inner):
+        answer = self.answers.pop(0)
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+
+class Request:
+    def __init__(self, method, path):
+        self.method, self.path = method, path
+
+
+def client(answers):
+    settings = c.EngineSettings(url="https://engine.example/ovirt-engine/api", username="u", password="p")
+    cl = c.EngineClient(settings, policy=c.RetryPolicy(attempts=4, sleep=lambda s: None))
+    cl.fake = FakeConnection(answers)
+    return cl
+
+
+def send(cl, method, path):
+    import time
+    return cl._complete(cl.fake, Request(method, path), time.monotonic(), cl.fake.send_once(Request(method, path)))
+
+
+def test_a_lost_create_is_looked_for_before_anything_is_sent_again():
+    cl = client([sdk.Error("Failed to read response: connection reset")])
+    looked = []
+    out = cl.create(lambda: send(cl, "POST", "/vms"), lambda: looked.append(1) or "the vm", "VM web1")
+    assert out == "the vm" and looked == [1]
+    assert cl.fake.sent == [("POST", "/vms")]                       # sent once, found, never re-sent
+
+
+def test_a_lost_create_that_was_not_applied_is_sent_again_once_found_missing():
+    cl = client([sdk.Error("reset"), Answer(201, b"<vm/>")])
+    found = []
+    out = cl.create(lambda: send(cl, "POST", "/vms"), lambda: found.append("looked") or None, "VM web1")
+    assert out.code == 201 and found == ["looked"] and len(cl.fake.sent) == 2
+
+
+@pytest.mark.parametrize("status", [500, 502, 503, 504])
+def test_a_5xx_on_a_create_is_uncertain_too(status):
+    cl = client([Answer(status, b"<html><h1>Service Unavailable</h1></html>")])
+    out = cl.create(lambda: send(cl, "POST", "/vms/1/nics"), lambda: "nic1", "NIC nic1")
+    assert out == "nic1" and cl.fake.sent == [("POST", "/vms/1/nics")]
+
+
+def test_a_name_in_use_conflict_converges_on_the_existing_object():
+    detail = "[Cannot add VM. The VM name is already in use, please choose a unique name and try again.]"
+
+    def add():
+        raise c.EngineConflict("409", code=409, detail=detail)
+    assert client([]).create(add, lambda: "theirs", "VM web1") == "theirs"
+
+
+def test_name_in_use_is_not_a_lock_to_wait_for():
+    body = b"<fault><detail>[Cannot add VM. The VM name is already in use, please choose a unique name and " \
+           b"try again.]</detail></fault>"
+    assert c.RetryPolicy.classify("POST", 409, None, body) is None
+
+
+def test_a_persistent_503_names_the_status_the_url_and_the_attempts():
+    cl = client([Answer(503, b"<html><body><h1>503 Service Unavailable</h1></body></html>")] * 4)
+    with pytest.raises(c.EngineTransientError) as err:
+        send(cl, "GET", "/vms")
+    text = str(err.value)
+    assert "HTTP 503" in text and "https://engine.example/ovirt-engine/api/vms" in text and "4 attempt" in text
+    assert err.value.code == 503 and len(cl.fake.sent) == 4
+
+
+def test_creates_give_up_after_the_policy_attempts_saying_so():
+    cl = client([sdk.Error("reset")] * 4)
+    with pytest.raises(c.EngineTransientError) as err:
+        cl.create(lambda: send(cl, "POST", "/vms"), lambda: None, "VM web1")
+    assert "VM web1: not created after 4 attempt(s)" in str(err.value) and len(cl.fake.sent) == 4

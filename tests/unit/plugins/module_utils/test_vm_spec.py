@@ -125,3 +125,17 @@ def test_disk_shrink_is_detected_not_compared():
 
 def test_unset_fields_are_not_compared():
     assert spec.compare(spec.desired_from_params({}), spec.current_from_vm(_vm())) == {}
+
+
+def test_a_disk_storage_domain_given_by_name_matches_the_id_the_engine_returns():
+    """The Engine names a disk's storage domain by id only: compared with the name a user gives, every re-run
+    used to send a PUT and report changed."""
+    from ovirtsdk4 import types as T
+    vm = _vm()
+    att = T.DiskAttachment(interface=T.DiskInterface.VIRTIO_SCSI, bootable=False, disk=T.Disk(
+        id="d1", alias="data", provisioned_size=2 << 30, format=T.DiskFormat.COW,
+        storage_domains=[T.StorageDomain(id="sd-1")]))
+    desired = spec.desired_from_params({"disks": [{"name": "data", "size": "2GiB", "storage_domain": "data-nfs"}]})
+    named = spec.current_from_vm(vm, disk_attachments=[att], storage_domains={"sd-1": "data-nfs"})
+    assert spec.compare(desired, named) == {}
+    assert "disks" in spec.compare(desired, spec.current_from_vm(vm, disk_attachments=[att]))
