@@ -100,9 +100,24 @@ def _ip(value, version, field):
     return ip
 
 
+# The Engine's rule for VM names (VmStatic: letters of any language, digits, '_', '-', '.'; at most
+# MaxVmNameLength = 64 characters on Linux guests).
+VM_NAME_MAX = 64
+VM_NAME = re.compile(r"^[\w.-]+$", re.UNICODE)
+
+
+def check_vm_name(name, field="name"):
+    if not name or len(name) > VM_NAME_MAX or not VM_NAME.match(name):
+        raise SpecError(field, "'%s' is not a valid VM name: 1 to %d characters, letters, digits, '_', '-' and '.' "
+                               "only (the Engine refuses anything else)" % (name, VM_NAME_MAX))
+    return name
+
+
 def desired_from_params(p):
     """Validate module parameters and return the desired state as a plain dict (only what was set)."""
     d = {}
+    if "name" in p:
+        check_vm_name(p["name"])
     for key in ("description", "comment", "os_type"):
         if p.get(key) is not None:
             d[key] = p[key]

@@ -47,11 +47,13 @@ options:
     elements: dict
     suboptions:
       type:
-        description: Fence agent type, e.g. C(ipmilan), C(redfish), C(idrac), C(ilo4).
+        description: Fence agent type, one the Engine knows (its C(VdsFenceType) list and mapped aliases).
         type: str
         required: true
+        choices: [apc, apc_snmp, bladecenter, cisco_ucs, drac5, drac7, eps, hpblade, idrac, ilo, ilo2, ilo3, ilo4,
+                  ilo5, ilo_ssh, ipmilan, redfish, rsa, rsb, wti]
       address:
-        description: BMC address.
+        description: BMC address (not empty).
         type: str
         required: true
       port:
@@ -137,7 +139,11 @@ try:
 except ImportError:  # pragma: no cover
     pass
 
-_AGENT = dict(type=dict(type="str", required=True), address=dict(type="str", required=True), port=dict(type="int"),
+# The Engine's fence agent types (VdsFenceType, 4.5 defaults) and the aliases its FenceAgentMapping accepts.
+FENCE_AGENT_TYPES = ("apc", "apc_snmp", "bladecenter", "cisco_ucs", "drac5", "drac7", "eps", "hpblade", "idrac", "ilo",
+                     "ilo2", "ilo3", "ilo4", "ilo5", "ilo_ssh", "ipmilan", "redfish", "rsa", "rsb", "wti")
+_AGENT = dict(type=dict(type="str", required=True, choices=list(FENCE_AGENT_TYPES)),
+              address=dict(type="str", required=True), port=dict(type="int"),
               username=dict(type="str"), password=dict(type="str", no_log=True), options=dict(type="dict"),
               order=dict(type="int"), encrypt_options=dict(type="bool"), concurrent=dict(type="bool"))
 COMPARED = ("port", "username", "order", "encrypt_options", "concurrent")
@@ -195,6 +201,10 @@ def main():
 
 
 def run(module, p):
+    for i, a in enumerate(p["agents"] or []):
+        if not (a["address"] or "").strip():
+            module.fail_json(msg="agents[%d].address: the BMC address must not be empty" % i,
+                             field="agents[%d].address" % i)
     hosts = module.client.system_service().hosts_service()
     host = module.require(hosts, p["host"], "host", "host")
     hsvc = hosts.host_service(host.id)

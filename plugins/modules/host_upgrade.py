@@ -16,9 +16,12 @@ description:
   - C(check) runs the Engine's update check and returns whether an update is available (the result of the check
     is read from the events about this host's id, 885).
   - C(upgrade) upgrades the host (from maintenance, or from up - the Engine then drains it first), optionally
-    rebooting it, and follows it through installing and reboot until the upgrade is reported done (842) or
-    failed (841), matching events on the host's id - never on a name substring, so host1 never matches host10.
-    A host with no update is left alone (C(changed=false)); that is what makes a re-run resume.
+    rebooting it, and follows it through installing and reboot until the upgrade is reported done (842) and the
+    host is back in the status the Engine returns it to - C(maintenance) when it was in maintenance, C(up)
+    otherwise (after the reboot the Engine sees it non-responsive, then initializing, then up); or until the
+    upgrade failed (841), the host stopped answering before the upgrade was done, or the Engine reported it not
+    responding (9027) after it. Events are matched on the host's id - never on a name substring, so host1 never
+    matches host10. A host with no update is left alone (C(changed=false)); that is what makes a re-run resume.
   - Never waits in check mode.
 author:
   - SRE oVirt team (@sre-ovirt)
@@ -68,7 +71,8 @@ update_available:
   returned: always
   type: bool
 host_status:
-  description: The host's status at the end.
+  description: The host's status at the end (after an upgrade, the status it was in before - C(up) or
+    C(maintenance) - unless C(wait=false)).
   returned: always
   type: str
 seconds:
@@ -95,6 +99,7 @@ CHECK_DONE = (885,)
 CHECK_FAILED = (839,)
 UPGRADE_DONE = (842,)
 UPGRADE_FAILED = (841,)
+NOT_RESPONDING = 9027
 BUSY = ("installing", "reboot", "preparing_for_maintenance", "unassigned", "initializing", "connecting")
 
 
@@ -120,6 +125,9 @@ def run(module, p):
     if module.check_mode or (p["action"] == "upgrade" and not host.update_available):
         module.exit_json(**dict(result, changed=p["action"] == "upgrade" and bool(host.update_available)))
     mark = last_event_id(events_svc)
+    # UpgradeHostInternalCommand: a host upgraded from maintenance is left there; any other goes initializing (after
+    # a reboot: non-responsive first) and host monitoring brings it up.
+    target = "maintenance" if host.status.value == "maintenance" else "up"
 
     seen = {"events": []}
 
@@ -132,10 +140,28 @@ def run(module, p):
             seen["events"] = sorted(out, key=lambda e: int(e.id))
         return seen["events"], h
 
+    def finished(evs):
+        return next((i for i, e in enumerate(evs) if e.code in done), None)
+
     def gone(state):
-        # A host that stops answering (did not come back from the reboot) fails now, not at the deadline.
         evs, h = state
-        return any(e.code in failed for e in evs) or h.status.value in ("non_responsive", "install_failed")
+        if any(e.code in failed for e in evs) or h.status.value in ("install_failed", "error"):
+            return True
+        if p["action"] == "check":
+            return h.status.value == "non_responsive"
+        end = finished(evs)
+        if end is None:
+            # Not answering before the upgrade is done: the host did not come back from its reboot; fail now, not
+            # at the deadline.
+            return h.status.value == "non_responsive"
+        # After it, non-responsive is the way back up (the reboot); the Engine saying so (9027) is not.
+        return any(e.code == NOT_RESPONDING for e in evs[end + 1:])
+
+    def complete(state):
+        evs, h = state
+        if finished(evs) is None:
+            return False
+        return p["action"] == "check" or not p["wait"] or h.status.value == target
 
     started = time.time()
     if p["action"] == "check":
@@ -144,20 +170,12 @@ def run(module, p):
     else:
         hsvc.upgrade(reboot=p["reboot"])
         done, failed = UPGRADE_DONE, UPGRADE_FAILED
-    evs = wait_for(mine, done=lambda st: any(e.code in done for e in st[0]), failed=gone,
-                   timeout=p["timeout"], interval=p["poll_interval"],
-                   what="the %s of host %s" % ("update check" if p["action"] == "check" else "upgrade", p["host"]),
-                   describe=lambda st: "host %s is %s: %s" % (
-                       p["host"], st[1].status.value, st[0][-1].description if st[0] else "no event yet"),
-                   latest_error=lambda: module.latest_error_event(host_id=host.id))[0]
-    # The host as it is now (the poll read it before the events that said "done").
-    if p["action"] == "upgrade" and p["wait"]:
-        final = wait_for(hsvc.get, done=lambda h: h.status.value in ("maintenance", "up"),
-                         failed=lambda h: h.status.value in ("install_failed", "non_responsive"),
-                         timeout=p["timeout"], interval=p["poll_interval"], what="host %s back" % p["host"],
-                         describe=lambda h: "host %s is %s" % (p["host"], h.status.value))
-    else:
-        final = hsvc.get()
+    evs, final = wait_for(mine, done=complete, failed=gone, timeout=p["timeout"], interval=p["poll_interval"],
+                          what="the %s of host %s" % ("update check" if p["action"] == "check" else "upgrade",
+                                                      p["host"]),
+                          describe=lambda st: "host %s is %s: %s" % (
+                              p["host"], st[1].status.value, st[0][-1].description if st[0] else "no event yet"),
+                          latest_error=lambda: module.latest_error_event(host_id=host.id))
     result.update(events=[{"code": e.code, "description": e.description} for e in evs],
                   update_available=bool(final.update_available), host_status=final.status.value)
     if p["action"] == "upgrade":

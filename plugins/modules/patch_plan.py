@@ -89,7 +89,7 @@ capacity:
 try:
     from ansible_collections.sre.ovirt.plugins.module_utils._capacity import OCCUPYING, cpu_count
     from ansible_collections.sre.ovirt.plugins.module_utils._module import EngineModule
-    from ansible_collections.sre.ovirt.plugins.module_utils.engine import EngineError
+    from ansible_collections.sre.ovirt.plugins.module_utils.engine import EngineError, quote
 except ImportError:  # pragma: no cover
     pass
 
@@ -154,11 +154,17 @@ def main():
         n_plus_one=dict(type="bool", default=True), max_batch=dict(type="int", default=0),
         cpu_overcommit=dict(type="float", default=4.0)), supports_check_mode=True, waits=False, mutating=False)
     p = module.params
+    if p["max_batch"] < 0:
+        module.fail_json(msg="max_batch: 0 (no limit) or a positive number of hosts, got %d" % p["max_batch"],
+                         field="max_batch")
+    if p["cpu_overcommit"] <= 0:
+        module.fail_json(msg="cpu_overcommit: a positive ratio of vCPUs to host cores, got %s" % p["cpu_overcommit"],
+                         field="cpu_overcommit")
     try:
         system = module.client.system_service()
         cluster = module.require(system.clusters_service(), p["cluster"], "cluster", "cluster")
-        hosts = system.hosts_service().list(search="cluster=%s" % p["cluster"])
-        vms = system.vms_service().list(search="cluster=%s" % p["cluster"])
+        hosts = system.hosts_service().list(search="cluster=%s" % quote(p["cluster"]))
+        vms = system.vms_service().list(search="cluster=%s" % quote(p["cluster"]))
     except EngineError as exc:
         module.fail_from(exc)
     out, capacity, skipped, error = plan(cluster, hosts, vms, p)

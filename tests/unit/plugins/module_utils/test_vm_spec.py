@@ -139,3 +139,15 @@ def test_a_disk_storage_domain_given_by_name_matches_the_id_the_engine_returns()
     named = spec.current_from_vm(vm, disk_attachments=[att], storage_domains={"sd-1": "data-nfs"})
     assert spec.compare(desired, named) == {}
     assert "disks" in spec.compare(desired, spec.current_from_vm(vm, disk_attachments=[att]))
+
+
+@pytest.mark.parametrize("name", ["", "a" * 65, "web/1", "web 1", "web*", "we\"b"])
+def test_vm_names_the_engine_refuses_are_refused_first(name):
+    with pytest.raises(spec.SpecError) as err:
+        spec.desired_from_params({"name": name})
+    assert err.value.field == "name" and "letters, digits, '_', '-' and '.'" in str(err.value)
+
+
+@pytest.mark.parametrize("name", ["web01", "db.example-1", "a" * 64, "ünïcode_vm"])
+def test_vm_names_the_engine_accepts(name):
+    spec.desired_from_params({"name": name})

@@ -14,7 +14,7 @@ import pytest
 from tests.support.collection import collections_path
 
 MODULES = os.path.join(collections_path(), "ansible_collections", "sre", "ovirt", "plugins", "modules")
-AUTH = {"url": "https://engine.invalid/ovirt-engine/api", "username": "admin@internal", "password": "x"}
+AUTH = {"url": "https://engine.invalid/ovirt-engine/api", "username": "admin@internal", "password": "unused-secret"}
 
 
 def run_module(name, args, tmp_path):
@@ -65,3 +65,27 @@ def test_missing_sdk_is_named(module, tmp_path):
 
 ARGS = {"vm": ("name", "auth"), "vm_info": ("auth",), "host_fence": ("host", "auth"), "slo_gate": ("auth",),
         "patch_plan": ("cluster", "auth")}
+
+
+BEFORE_ANY_REQUEST = [
+    ("vm", {"name": "web/1", "cluster": "Default"}, "name", r"not a valid VM name"),
+    ("vm", {"name": "a" * 65, "cluster": "Default"}, "name", r"1 to 64 characters"),
+    ("vm", {"name": "", "cluster": "Default"}, "name", r"not a valid VM name"),
+    ("host_power_management", {"host": "host01", "agents": [{"type": "ipmilan", "address": " "}]},
+     "agents[0].address", r"must not be empty"),
+    ("host_power_management", {"host": "host01", "agents": [{"type": "ipmi", "address": "bmc"}]}, None,
+     r"value of type must be one of: apc, .*ipmilan.*, got: ipmi"),
+    ("patch_plan", {"cluster": "Default", "max_batch": -1}, "max_batch", r"0 \(no limit\) or a positive"),
+]
+
+
+@pytest.mark.parametrize("module,args,field,message", BEFORE_ANY_REQUEST,
+                         ids=["%s-%d" % (c[0], i) for i, c in enumerate(BEFORE_ANY_REQUEST)])
+def test_input_the_engine_would_refuse_is_refused_before_any_request(module, args, field, message, tmp_path):
+    """The auth URL does not resolve: any request would fail with a connection error, not this message."""
+    import re
+    out = run_module(module, dict(args, auth=AUTH), tmp_path)
+    assert out.get("failed") is True and re.search(message, out["msg"]), out
+    if field:
+        assert out.get("field") == field
+    assert out.get("engine_requests", 0) == 0
