@@ -77,7 +77,8 @@ def run_playbook(sim, playbook, extra_vars=None, check=False, diff=False, verbos
     cmd += list(extra_args)
     e = ansible_env(sim, env)
     if callback == "json":
-        e["ANSIBLE_CALLBACK_PLUGINS"] = os.path.join(REPO, "tests", "support", "callback_plugins")
+        e["ANSIBLE_CALLBACK_PLUGINS"] = os.pathsep.join(filter(None, [
+            os.path.join(REPO, "tests", "support", "callback_plugins"), (env or {}).get("ANSIBLE_CALLBACK_PLUGINS")]))
         e["ANSIBLE_STDOUT_CALLBACK"] = "test_json"
     since = sim.requests()[-1]["seq"] if sim.requests() else 0
     proc = subprocess.run(cmd, env=e, cwd=REPO, capture_output=True, text=True, timeout=timeout,

@@ -130,3 +130,20 @@ def test_bad_input_fails_before_anything_is_created(sim, args, field):
     # Engine itself, with 404, in the one request that would have created the VM)
     assert [r for r in run.mutating() if r["status"] < 400] == []
     assert "bad" not in engine_vms(sim)
+
+
+def test_the_cloud_init_password_reaches_no_callback(fresh_sim, tmp_path):
+    """Every callback (AWX's job events included) receives results, loop items and included files' variables
+    uncensored unless the task is no_log: the role must never put a VM item in one of those."""
+    record = str(tmp_path / "callbacks.log")
+    run = run_playbook(fresh_sim, PLAYBOOK, env={"ANSIBLE_CALLBACKS_ENABLED": "record_everything",
+                                                 "RECORD_EVERYTHING_FILE": record},
+                       extra_vars={"vm_provision_concurrency": 1, "vm_provision_vms": [
+                           {"name": "v%d" % i, "template": "centos9-template", "cluster": "Default",
+                            "cloud_init": {"user_name": "cloud", "user_password": "S3cret-cloud-pw"}}
+                           for i in (1, 2)]})
+    assert run.rc == 0, run.stdout[-3000:]
+    with open(record) as f:
+        seen = f.read()
+    assert "v2_playbook_on_include" in seen and "v2_runner_item_on_ok" in seen     # the recorder saw the loops
+    assert "S3cret-cloud-pw" not in seen
