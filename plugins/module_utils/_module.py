@@ -20,7 +20,7 @@ class EngineModule(AnsibleModule):
     """``mutating=True`` modules take ``slo_policy`` and evaluate the SLO gate once, before their first
     POST/PUT/DELETE (and, in check mode, when they would change something). Read-only modules never block."""
 
-    def __init__(self, argument_spec, waits=True, mutating=True, change_class=None, **kwargs):
+    def __init__(self, argument_spec, waits=True, mutating=True, change_class=None, reads_policy=False, **kwargs):
         spec = dict(ENGINE_ARGUMENT_SPEC)
         if waits:
             spec.update(WAIT_ARGUMENT_SPEC)
@@ -33,6 +33,9 @@ class EngineModule(AnsibleModule):
         self.diff = {"before": {}, "after": {}}
         self._client = None
         self.mutating = mutating
+        # A read-only module that works with the policy itself (sli_collect writes its ledger) takes slo_policy
+        # from its task; other read-only modules ignore it (module_defaults sets it for the whole group).
+        self.reads_policy = reads_policy
         self.gate_report = None
         self.slo_policy = None
         self.measurements = []
@@ -48,7 +51,7 @@ class EngineModule(AnsibleModule):
             self.slo_policy["change_class"] = change_class
 
     def _load_policy(self):
-        raw = self.params.get("slo_policy") if self.mutating else None
+        raw = self.params.get("slo_policy") if (self.mutating or self.reads_policy) else None
         if raw is not None:
             raw = dict((k, v) for k, v in raw.items() if v is not None)
         else:

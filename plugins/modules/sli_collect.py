@@ -102,7 +102,7 @@ def main():
     module = EngineModule(
         argument_spec=dict(interval=dict(type="int", default=60), max_gap=dict(type="int", default=900),
                            storage_disks=dict(type="int", default=20), events=dict(type="bool", default=True)),
-        supports_check_mode=True, waits=False, mutating=False)
+        supports_check_mode=True, waits=False, mutating=False, reads_policy=True)
     p = module.params
     path = ledger_path(module.slo_policy)
     if not path:

@@ -201,3 +201,14 @@ def test_engine_source_measures_downtime_from_events(fresh_sim):
     assert res["slo_gate"]["blocking"] == ["vm-availability"]
     avail = [r for r in res["report"] if r["slo"] == "vm-availability"][0]
     assert avail["budget"]["consumed"] == pytest.approx(7200, abs=120)
+
+
+def test_sli_collect_takes_slo_policy_from_its_task(sim, ledger):
+    """The module's own documented example: the ledger named on the task, no SRE_OVIRT_LEDGER in the environment."""
+    env = dict((k, v) for k, v in os.environ.items() if k not in ("SRE_OVIRT_LEDGER", "SRE_OVIRT_SLO_POLICY"))
+    run = run_playbook(sim, [{"name": "collect", "hosts": "localhost", "gather_facts": False, "tasks": [
+        {"name": "Sample", "sre.ovirt.sli_collect": {"slo_policy": {"ledger_path": ledger}}}]}], env=env)
+    assert run.rc == 0, run.stdout[-3000:]
+    out = run.results("Sample")[0]
+    assert out["ledger"] == ledger and sum(out["recorded"].values()) > 0
+    assert os.path.getsize(ledger) > 0
