@@ -7,7 +7,7 @@ window (it keeps 30 days by default) and its current statistics, replayed into a
 - ``vm_boot_seconds``: a start (153) followed by the VM coming up (32, or 506 for an HA restart).
 - ``vm_migration_seconds``: the duration in a migration-done event (63).
 - ``vm_up``: per VM, time after it came up (32/506) is up, after a crash (119, 9602) down, after a user's
-  stop (33, 61, 73) not counted; a VM up now with no event in the window counts as up for the whole window.
+  stop or removal (33, 61, 73, 113) not counted; a VM up now with no event in the window counts as up for the whole window.
 - ``storage_io_seconds``: the disks' current latency statistics only (so a 30-day SLO is ``no_data`` until
   history exists elsewhere: the Engine keeps none).
 """
@@ -16,19 +16,14 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import calendar
-import re
-
 from ansible_collections.sre.ovirt.plugins.module_utils._sli_ledger import Ledger
+from ansible_collections.sre.ovirt.plugins.module_utils.model import events as ev_codes
+from ansible_collections.sre.ovirt.plugins.module_utils.model.events import epoch, migration_seconds
 
-UP, CRASH, USER_STOP, START, MIGRATED = (32, 506), (119, 9602), (33, 61, 73), 153, 63
+UP, CRASH, USER_STOP = ev_codes.VM_CAME_UP, ev_codes.VM_CRASHED, ev_codes.VM_STOPPED_ON_PURPOSE
+START, MIGRATED = ev_codes.USER_STARTED_VM, ev_codes.VM_MIGRATION_DONE
 CODES = sorted(set(UP + CRASH + USER_STOP + (START, MIGRATED)))
-_DURATION = re.compile(r"Duration:\s*(\d+)\s*s", re.I)
 SLICE = 300.0
-
-
-def _epoch(dt):
-    return calendar.timegm(dt.utctimetuple()) + dt.microsecond / 1e6
 
 
 def rows_from_events(events, vms_up_now, now, window):
@@ -42,9 +37,9 @@ def rows_from_events(events, vms_up_now, now, window):
         if ev["code"] in UP and vm and vm in started:
             rows.append(("vm_boot_seconds", ev["time"] - started.pop(vm), ev["time"], 1.0, vm, "event:%s" % ev["id"]))
         if ev["code"] == MIGRATED:
-            m = _DURATION.search(ev["description"] or "")
-            if m:
-                rows.append(("vm_migration_seconds", float(m.group(1)), ev["time"], 1.0, vm, "event:%s" % ev["id"]))
+            seconds = migration_seconds(ev["description"])
+            if seconds is not None:
+                rows.append(("vm_migration_seconds", seconds, ev["time"], 1.0, vm, "event:%s" % ev["id"]))
         if vm:
             state = "up" if ev["code"] in UP else "down" if ev["code"] in CRASH else \
                 "off" if ev["code"] in USER_STOP else None
@@ -69,7 +64,7 @@ def rows_from_events(events, vms_up_now, now, window):
 def engine_ledger(system, now, window, storage_disks=20):
     """An in-memory ledger holding what the Engine can tell about the last ``window`` seconds."""
     search = " or ".join("type=%d" % c for c in CODES)
-    events = [{"id": e.id, "code": e.code, "time": _epoch(e.time), "description": e.description,
+    events = [{"id": e.id, "code": e.code, "time": epoch(e.time), "description": e.description,
                "vm_id": e.vm.id if e.vm is not None else None}
               for e in system.events_service().list(search=search)]
     # Events before the window stay: they give each VM's state when the window opens.

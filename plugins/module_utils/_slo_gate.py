@@ -22,6 +22,7 @@ import time
 from ansible_collections.sre.ovirt.plugins.module_utils import _sli_engine, _slo_math, _slo_spec
 from ansible_collections.sre.ovirt.plugins.module_utils._slo_defaults import DEFAULT_SLOS
 from ansible_collections.sre.ovirt.plugins.module_utils._sli_ledger import Ledger, LedgerError
+from ansible_collections.sre.ovirt.plugins.module_utils.model.events import epoch
 
 ENV_POLICY = "SRE_OVIRT_SLO_POLICY"
 ENV_LEDGER = "SRE_OVIRT_LEDGER"
@@ -244,7 +245,7 @@ class EngineSource(LedgerSource):
     def fetch(self, slo, now):
         if slo.query("engine", "total") is None:
             return [], None, None, now
-        engine_now = _slo_math_epoch(self.system.get().time)
+        engine_now = epoch(self.system.get().time)
         if slo.window not in self._ledgers:
             self._ledgers[slo.window] = _sli_engine.engine_ledger(self.system, engine_now, slo.window)
         good, bad, total = (slo.query("engine", w) for w in ("good", "bad", "total"))
@@ -256,11 +257,6 @@ class EngineSource(LedgerSource):
     def close(self):
         for ledger in self._ledgers.values():
             ledger.close()
-
-
-def _slo_math_epoch(dt):
-    import calendar
-    return calendar.timegm(dt.utctimetuple()) + dt.microsecond / 1e6
 
 
 def open_source(policy, client=None):
@@ -338,15 +334,20 @@ def _list(blocking):
                                      r["reason"]) for r in blocking)
 
 
-def cache_path(policy):
-    key = hashlib.sha1(json.dumps(policy, sort_keys=True, default=str).encode()).hexdigest()[:16]
+def cache_path(policy, engine=None):
+    """One cache file per policy and, for the Engine source, per Engine: a verdict about one Engine is never
+    reused for another (DR talks to two)."""
+    key = hashlib.sha1(json.dumps([policy, engine], sort_keys=True, default=str).encode()).hexdigest()[:16]
     return os.path.join(tempfile.gettempdir(), "sre-ovirt-gate-%d-%s.json" % (os.getuid(), key))
 
 
 def cached_report(policy, now=None, client=None):
     """The evaluation, reused for ``cache_ttl`` seconds across the tasks of a run."""
     now = time.time() if now is None else now
-    path = cache_path(policy)
+    engine = None
+    if policy.get("source") == "engine" and client is not None:
+        engine = [client.settings.url, client.settings.username]
+    path = cache_path(policy, engine)
     ttl = policy.get("cache_ttl") or 0
     if ttl > 0:
         try:

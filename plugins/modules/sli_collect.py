@@ -78,24 +78,17 @@ engine_time:
   type: float
 """
 
-import calendar
-import re
 
 try:
     from ansible_collections.sre.ovirt.plugins.module_utils._module import EngineModule
     from ansible_collections.sre.ovirt.plugins.module_utils._sli_ledger import Ledger, LedgerError
     from ansible_collections.sre.ovirt.plugins.module_utils._sli_record import ledger_path
     from ansible_collections.sre.ovirt.plugins.module_utils.engine import EngineError, last_event_id
+    from ansible_collections.sre.ovirt.plugins.module_utils.model.events import (
+        VM_MIGRATION_DONE, VM_STOPPED_ON_PURPOSE, epoch, migration_seconds)
 except ImportError:  # pragma: no cover - EngineModule reports the missing SDK
     pass
 
-USER_STOPS = (33, 61, 73, 113)
-MIGRATION_DONE = 63
-_DURATION = re.compile(r"Duration:\s*(\d+)\s*s", re.I)
-
-
-def epoch(dt):
-    return calendar.timegm(dt.utctimetuple()) + dt.microsecond / 1e6
 
 
 def main():
@@ -126,12 +119,12 @@ def main():
                 for ev in sorted(events.list(from_=state["event"]), key=lambda e: int(e.id)):
                     state["event"] = max(state["event"], int(ev.id))
                     vm_id = ev.vm.id if ev.vm is not None else None
-                    if ev.code in USER_STOPS and vm_id in vms_state:
+                    if ev.code in VM_STOPPED_ON_PURPOSE and vm_id in vms_state:
                         vms_state[vm_id]["expected"] = False
-                    elif ev.code == MIGRATION_DONE:
-                        m = _DURATION.search(ev.description or "")
-                        if m:
-                            rows.append(("vm_migration_seconds", float(m.group(1)), epoch(ev.time), 1.0,
+                    elif ev.code == VM_MIGRATION_DONE:
+                        seconds = migration_seconds(ev.description)
+                        if seconds is not None:
+                            rows.append(("vm_migration_seconds", seconds, epoch(ev.time), 1.0,
                                          vm_id, "event:%s" % ev.id))
         seen = set()
         for vm in system.vms_service().list():

@@ -145,3 +145,38 @@ def test_shipped_default_file_matches_the_built_in_slos():
     shipped = [s.to_dict() for s in load_text(open(path).read())]
     assert shipped == [s.to_dict() for s in load_text(DEFAULT_SLOS)]
     assert open(path).read().endswith(DEFAULT_SLOS)
+
+
+def test_the_two_engine_readers_agree_a_removed_vm_stops_counting():
+    """sli_collect (ledger) and the Engine replay took 113 (VM removed) differently; both read model.events now."""
+    from ansible_collections.sre.ovirt.plugins.module_utils._sli_engine import rows_from_events
+    from ansible_collections.sre.ovirt.plugins.module_utils.model import events
+    evs = [{"id": "1", "code": events.USER_RUN_VM, "time": 1000.0, "vm_id": "vm-a", "description": ""},
+           {"id": "2", "code": events.USER_REMOVE_VM_FINISHED, "time": 1600.0, "vm_id": "vm-a", "description": ""}]
+    rows = rows_from_events(evs, [], now=4000.0, window=4000.0)
+    up = sum(r[3] for r in rows if r[0] == "vm_up")
+    assert up == 600.0                      # up from 1000 to its removal at 1600, nothing after
+    assert events.USER_REMOVE_VM_FINISHED in events.VM_STOPPED_ON_PURPOSE
+
+
+def test_the_gate_cache_is_per_engine(tmp_path, monkeypatch):
+    from ansible_collections.sre.ovirt.plugins.module_utils import _slo_gate
+    policy = {"source": "engine", "cache_ttl": 60}
+    a = _slo_gate.cache_path(policy, ["https://site-a/ovirt-engine/api", "admin@internal"])
+    b = _slo_gate.cache_path(policy, ["https://site-b/ovirt-engine/api", "admin@internal"])
+    assert a != b
+    calls = []
+
+    class Client:
+        def __init__(self, url):
+            self.settings = type("S", (), {"url": url, "username": "admin@internal"})()
+
+    monkeypatch.setattr(_slo_gate, "evaluate_all", lambda p, now=None, client=None: calls.append(
+        client.settings.url) or {"evaluated_at": now, "engine": client.settings.url})
+    monkeypatch.setattr(_slo_gate.tempfile, "gettempdir", lambda: str(tmp_path))
+    first = _slo_gate.cached_report(policy, now=1000.0, client=Client("https://site-a/ovirt-engine/api"))
+    other = _slo_gate.cached_report(policy, now=1001.0, client=Client("https://site-b/ovirt-engine/api"))
+    again = _slo_gate.cached_report(policy, now=1002.0, client=Client("https://site-a/ovirt-engine/api"))
+    assert (first["engine"], other["engine"], again["engine"]) == (
+        "https://site-a/ovirt-engine/api", "https://site-b/ovirt-engine/api", "https://site-a/ovirt-engine/api")
+    assert calls == ["https://site-a/ovirt-engine/api", "https://site-b/ovirt-engine/api"] and again["cached"]
