@@ -8,7 +8,7 @@ __metaclass__ = type
 
 
 class ModuleDocFragment(object):
-    # Argument spec: SLO_POLICY_ARGUMENT_SPEC in plugins/module_utils/engine.py (POLICY_OPTIONS in _slo_gate.py).
+    # Argument spec: SLO_POLICY_ARGUMENT_SPEC (POLICY_OPTIONS) in plugins/module_utils/slo/policy.py.
     DOCUMENTATION = r"""
 options:
   slo_policy:

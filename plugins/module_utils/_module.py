@@ -11,9 +11,15 @@ import traceback
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
-from ansible_collections.sre.ovirt.plugins.module_utils import _client, _sli_record, _slo_gate
-from ansible_collections.sre.ovirt.plugins.module_utils.engine import (
-    ENGINE_ARGUMENT_SPEC, SLO_POLICY_ARGUMENT_SPEC, WAIT_ARGUMENT_SPEC)
+from ansible_collections.sre.ovirt.plugins.module_utils.client.connection import EngineClient, EngineSettings
+from ansible_collections.sre.ovirt.plugins.module_utils.client.errors import (
+    EngineChangeRefused, EngineError, EngineSettingsError, HAS_SDK, translate)
+from ansible_collections.sre.ovirt.plugins.module_utils.client.search import get_by_name
+from ansible_collections.sre.ovirt.plugins.module_utils.sli import record as sli_record
+from ansible_collections.sre.ovirt.plugins.module_utils.slo.gate import cached_report, decide, record_decision, summary
+from ansible_collections.sre.ovirt.plugins.module_utils.slo.policy import (
+    SLO_POLICY_ARGUMENT_SPEC, GateError, normalize, policy_from_env)
+from ansible_collections.sre.ovirt.plugins.module_utils.engine import ENGINE_ARGUMENT_SPEC, WAIT_ARGUMENT_SPEC
 
 
 class EngineModule(AnsibleModule):
@@ -40,11 +46,11 @@ class EngineModule(AnsibleModule):
         self.slo_policy = None
         self.measurements = []
         super(EngineModule, self).__init__(argument_spec=spec, **kwargs)
-        if not _client.HAS_SDK:
+        if not HAS_SDK:
             self.fail_json(msg=missing_required_lib("ovirt-engine-sdk-python"))
         try:
             self.slo_policy = self._load_policy()
-        except _slo_gate.GateError as exc:
+        except GateError as exc:
             self.fail_json(msg=str(exc), field=exc.field)
         if change_class and self.slo_policy is not None:
             # What the module does decides its class (fencing a dead host restores service), not the play's policy.
@@ -55,10 +61,10 @@ class EngineModule(AnsibleModule):
         if raw is not None:
             raw = dict((k, v) for k, v in raw.items() if v is not None)
         else:
-            raw = _slo_gate.policy_from_env()
+            raw = policy_from_env()
         if raw is None:
             return None
-        policy = _slo_gate.normalize(raw)
+        policy = normalize(raw)
         return policy if policy["enabled"] else None
 
     # -- the SLO gate ---------------------------------------------------------------------------
@@ -68,16 +74,16 @@ class EngineModule(AnsibleModule):
             return self.gate_report
         try:
             client = self.client if self.slo_policy["source"] == "engine" else None
-            report = _slo_gate.decide(self.slo_policy, _slo_gate.cached_report(self.slo_policy, client=client))
-        except _slo_gate.GateError as exc:
+            report = decide(self.slo_policy, cached_report(self.slo_policy, client=client))
+        except GateError as exc:
             report = {"passed": False, "outcome": "refused", "blocking": [], "slos": [],
                       "message": "SLO gate could not evaluate the SLOs: %s" % exc}
         self.gate_report = report
-        _slo_gate.record_decision(self.slo_policy, report, module=self._name)
+        record_decision(self.slo_policy, report, module=self._name)
         if not report["passed"]:
             if self.check_mode:
                 report["message"] = report["message"].replace("refused the change", "would refuse the change")
-            raise _client.EngineChangeRefused(report["message"], report)
+            raise EngineChangeRefused(report["message"], report)
         if report["outcome"] == "break_glass" and not self.check_mode:
             self._audit_break_glass(report)
         return report
@@ -100,16 +106,16 @@ class EngineModule(AnsibleModule):
     def client(self):
         if self._client is None:
             try:
-                settings = _client.EngineSettings.from_auth(self.params.get("auth"))
-            except _client.EngineSettingsError as exc:
+                settings = EngineSettings.from_auth(self.params.get("auth"))
+            except EngineSettingsError as exc:
                 self.fail_json(msg=str(exc), field=exc.field)
             hook = self.check_gate if (self.mutating and self.slo_policy is not None) else None
-            self._client = _client.EngineClient(settings, before_mutation=hook)
+            self._client = EngineClient(settings, before_mutation=hook)
         return self._client
 
     def require(self, collection, name, what, field, **result):
         """The object named ``name`` in ``collection``; when there is none, fail naming the option ``field``."""
-        found = _client.get_by_name(collection, name, what)
+        found = get_by_name(collection, name, what)
         if found is None:
             self.fail_json(msg="%s: no %s named %s" % (field, what, name), field=field, **result)
         return found
@@ -119,11 +125,11 @@ class EngineModule(AnsibleModule):
 
     def _close(self, result):
         if self.gate_report is not None:
-            result.setdefault("slo_gate", _slo_gate.summary(self.gate_report))
+            result.setdefault("slo_gate", summary(self.gate_report))
         if self._client is not None:
             for entry in self._client.request_log:
                 self.measurements.append(("engine_api_seconds", entry["seconds"], None, 1.0, entry["method"], None))
-        _sli_record.flush(self.slo_policy, self.measurements, warn=self.warn)
+        sli_record.flush(self.slo_policy, self.measurements, warn=self.warn)
         self.measurements = []
         if self._client is not None:
             log = self._client.request_log
@@ -139,7 +145,7 @@ class EngineModule(AnsibleModule):
         if self.check_mode and result.get("changed") and self.gate_report is None and self.slo_policy is not None:
             try:
                 self.check_gate()
-            except _client.EngineChangeRefused as exc:
+            except EngineChangeRefused as exc:
                 self.fail_from(exc)
         if self._diff and (self.diff["before"] or self.diff["after"]) and "diff" not in result:
             result["diff"] = self.diff
@@ -152,12 +158,12 @@ class EngineModule(AnsibleModule):
 
     def fail_from(self, exc):
         """Fail once, with the Engine's fault detail and HTTP status."""
-        exc = _client.translate(exc)
+        exc = translate(exc)
         result = {"exception": traceback.format_exc()}
-        if isinstance(exc, _client.EngineChangeRefused):
-            result = {"slo_gate": _slo_gate.summary(exc.report), "changed": False}
+        if isinstance(exc, EngineChangeRefused):
+            result = {"slo_gate": summary(exc.report), "changed": False}
             self.fail_json(msg=str(exc), **result)
-        if isinstance(exc, _client.EngineError):
+        if isinstance(exc, EngineError):
             result.update(engine_status=exc.code, engine_detail=exc.detail, error_type=type(exc).__name__)
             msg = exc.describe()
         else:

@@ -5,7 +5,8 @@
 
 ``ENGINE_ARGUMENT_SPEC`` is the connection option every module takes; its documentation is the doc
 fragment ``sre.ovirt.engine`` (plugins/doc_fragments/engine.py), and ``WAIT_ARGUMENT_SPEC`` goes with
-``sre.ovirt.wait``. Change one, change the other.
+``sre.ovirt.wait``. Change one, change the other. (The ``slo_policy`` option lives with the SLO gate:
+``slo.policy.SLO_POLICY_ARGUMENT_SPEC``.) Importing this module loads the client only, never the SLO stack.
 
 Inventory, lookup and other plugins can use the client directly::
 
@@ -20,20 +21,19 @@ __metaclass__ = type
 
 from ansible.module_utils.basic import env_fallback
 
-from ansible_collections.sre.ovirt.plugins.module_utils._slo_gate import POLICY_OPTIONS
-
-from ansible_collections.sre.ovirt.plugins.module_utils._client import (  # noqa: F401 - the public API
-    EngineAuthError, EngineBadRequest, EngineChangeRefused, EngineClient, EngineConflict, EngineError,
-    EngineFailedState,
-    EngineNotFound, EngineRequestUncertain, EngineSettings, EngineSettingsError, EngineTimeout,
-    EngineTransientError, RetryPolicy, find_one, get_by_name, last_event_id, quote, translate)
+from ansible_collections.sre.ovirt.plugins.module_utils.client.connection import (  # noqa: F401 - public API
+    EngineClient, EngineSettings, RetryPolicy)
+from ansible_collections.sre.ovirt.plugins.module_utils.client.errors import (  # noqa: F401 - public API
+    EngineAuthError, EngineBadRequest, EngineChangeRefused, EngineConflict, EngineError, EngineFailedState,
+    EngineNotFound, EngineRequestUncertain, EngineSettingsError, EngineTimeout, EngineTransientError, translate)
+from ansible_collections.sre.ovirt.plugins.module_utils.client.search import (  # noqa: F401 - public API
+    all_of, any_of, find_one, get_by_name, last_event_id, of_types, quote, where)
 
 __all__ = [
-    "ENGINE_ARGUMENT_SPEC", "WAIT_ARGUMENT_SPEC", "SLO_POLICY_ARGUMENT_SPEC", "EngineAuthError",
-    "EngineBadRequest", "EngineChangeRefused", "EngineClient",
-    "EngineConflict", "EngineError", "EngineFailedState", "EngineNotFound", "EngineRequestUncertain",
-    "EngineSettings", "EngineSettingsError", "EngineTimeout", "EngineTransientError", "RetryPolicy", "find_one",
-    "get_by_name", "last_event_id", "quote", "translate",
+    "ENGINE_ARGUMENT_SPEC", "WAIT_ARGUMENT_SPEC", "EngineAuthError", "EngineBadRequest", "EngineChangeRefused",
+    "EngineClient", "EngineConflict", "EngineError", "EngineFailedState", "EngineNotFound", "EngineRequestUncertain",
+    "EngineSettings", "EngineSettingsError", "EngineTimeout", "EngineTransientError", "RetryPolicy", "all_of",
+    "any_of", "find_one", "get_by_name", "last_event_id", "of_types", "quote", "translate", "where",
 ]
 
 ENGINE_ARGUMENT_SPEC = dict(
@@ -52,8 +52,6 @@ ENGINE_ARGUMENT_SPEC = dict(
 )
 
 # Every mutating module takes ``slo_policy`` (doc fragment sre.ovirt.slo_policy); the options live with the gate.
-SLO_POLICY_ARGUMENT_SPEC = dict(slo_policy=dict(type="dict", options=POLICY_OPTIONS))
-
 WAIT_ARGUMENT_SPEC = dict(
     wait=dict(type="bool", default=True),
     timeout=dict(type="int", default=600),

@@ -115,7 +115,7 @@ except ImportError:  # pragma: no cover
 
 try:
     from ansible_collections.sre.ovirt.plugins.module_utils._module import EngineModule
-    from ansible_collections.sre.ovirt.plugins.module_utils.engine import EngineError
+    from ansible_collections.sre.ovirt.plugins.module_utils.engine import EngineError, where
 except ImportError:  # pragma: no cover
     pass
 
@@ -167,7 +167,7 @@ def run(module, p):
     groups = dict((g.name, g) for g in groups_svc.list(follow="vms")) if p["affinity_groups"] is not None else {}
     vm_names = {}
     if p["affinity_groups"] is not None:
-        vm_names = dict((v.id, v.name) for v in system.vms_service().list(search="cluster=%s" % p["name"]))
+        vm_names = dict((v.id, v.name) for v in system.vms_service().list(search=where("cluster", p["name"])))
     have = {"on_error": cluster.error_handling.on_error.value if cluster.error_handling else None,
             "fencing": fencing_view(cluster.fencing_policy), "ha_reservation": bool(cluster.ha_reservation),
             "affinity_groups": dict((n, group_view(g, vm_names)) for n, g in groups.items())}

@@ -82,8 +82,9 @@ engine_requests:
 """
 
 from ansible_collections.sre.ovirt.plugins.module_utils._module import EngineModule
-from ansible_collections.sre.ovirt.plugins.module_utils._client import EngineError
-from ansible_collections.sre.ovirt.plugins.module_utils._convert import statistics_dict
+from ansible_collections.sre.ovirt.plugins.module_utils.client.errors import EngineError
+from ansible_collections.sre.ovirt.plugins.module_utils.client.convert import statistics_dict
+from ansible_collections.sre.ovirt.plugins.module_utils.client.search import where
 
 KINDS = ["datacenters", "clusters", "hosts", "storage_domains"]
 
@@ -151,11 +152,11 @@ def main():
         clusters = []
         if want & {"clusters", "hosts"}:
             clusters = system.clusters_service().list(
-                search='name="%s"' % p["cluster"] if p["cluster"] else None)
+                search=where("name", p["cluster"]) if p["cluster"] else None)
         hosts = []
         if want & {"clusters", "hosts"}:
             hosts = system.hosts_service().list(
-                search='cluster="%s"' % p["cluster"] if p["cluster"] else None, follow="statistics")
+                search=where("cluster", p["cluster"]) if p["cluster"] else None, follow="statistics")
         if "clusters" in want:
             out["clusters"] = cluster_rows(clusters, hosts, dcs_by_id)
         if "hosts" in want:

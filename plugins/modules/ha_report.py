@@ -78,7 +78,8 @@ problems:
 
 try:
     from ansible_collections.sre.ovirt.plugins.module_utils._module import EngineModule
-    from ansible_collections.sre.ovirt.plugins.module_utils.engine import EngineError
+    from ansible_collections.sre.ovirt.plugins.module_utils.engine import EngineError, of_types, where
+    from ansible_collections.sre.ovirt.plugins.module_utils.model.events import VDS_FENCE_STATUS, VDS_FENCE_STATUS_FAILED
 except ImportError:  # pragma: no cover
     pass
 
@@ -151,17 +152,17 @@ def main():
 
 
 def report(system, only=None):
-    clusters = system.clusters_service().list(search="name=%s" % only if only else None)
+    clusters = system.clusters_service().list(search=where("name", only) if only else None)
     out = {"hosts": [], "vms": [], "predictions": [], "clusters": [], "problems": []}
-    events = system.events_service().list(search="type=496 or type=497", max=500)
+    events = system.events_service().list(search=of_types(VDS_FENCE_STATUS, VDS_FENCE_STATUS_FAILED), max=500)
     verified = {}
     for e in sorted(events, key=lambda e: int(e.id)):
         if e.host is not None:
             verified[e.host.id] = "ok" if e.code == 496 else "failed"
     sds = dict((s.id, s.name) for s in system.storage_domains_service().list())
     for cluster in clusters:
-        hosts = system.hosts_service().list(search="cluster=%s" % cluster.name)
-        vms = system.vms_service().list(search="cluster=%s" % cluster.name)
+        hosts = system.hosts_service().list(search=where("cluster", cluster.name))
+        vms = system.vms_service().list(search=where("cluster", cluster.name))
         names = dict((h.id, h.name) for h in hosts)
         up = [h for h in hosts if h.status.value == "up"]
         fence = {}

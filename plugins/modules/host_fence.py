@@ -90,8 +90,8 @@ refused:
 
 try:
     from ansible_collections.sre.ovirt.plugins.module_utils._module import EngineModule
-    from ansible_collections.sre.ovirt.plugins.module_utils._wait import wait_for
-    from ansible_collections.sre.ovirt.plugins.module_utils.engine import EngineError
+    from ansible_collections.sre.ovirt.plugins.module_utils.client.wait import wait_for
+    from ansible_collections.sre.ovirt.plugins.module_utils.engine import EngineError, where
 except ImportError:  # pragma: no cover
     pass
 
@@ -149,10 +149,10 @@ def run(module, p):
     system = module.client.system_service()
     hosts = system.hosts_service()
     host = module.require(hosts, p["host"], "host", "host")
-    peers = hosts.list(search="cluster=%s" % system.clusters_service().cluster_service(host.cluster.id).get().name)
+    peers = hosts.list(search=where("cluster", system.clusters_service().cluster_service(host.cluster.id).get().name))
     hosts_by_id = dict((h.id, h.name) for h in peers)
     vms_service = system.vms_service()
-    on_host = vms_service.list(search="host=%s" % p["host"])
+    on_host = vms_service.list(search=where("host", p["host"]))
     ids = [v.id for v in on_host]
     why = judge(host, peers, on_host, p)
     if why:

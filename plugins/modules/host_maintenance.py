@@ -122,9 +122,9 @@ import re
 import time
 
 try:
-    from ansible_collections.sre.ovirt.plugins.module_utils._capacity import OCCUPYING
+    from ansible_collections.sre.ovirt.plugins.module_utils.model.capacity import OCCUPYING
     from ansible_collections.sre.ovirt.plugins.module_utils._module import EngineModule
-    from ansible_collections.sre.ovirt.plugins.module_utils._wait import wait_for
+    from ansible_collections.sre.ovirt.plugins.module_utils.client.wait import wait_for
     from ansible_collections.sre.ovirt.plugins.module_utils.engine import (
         EngineConflict, EngineError, EngineFailedState, last_event_id)
 except ImportError:  # pragma: no cover

@@ -90,7 +90,7 @@ import time
 
 try:
     from ansible_collections.sre.ovirt.plugins.module_utils._module import EngineModule
-    from ansible_collections.sre.ovirt.plugins.module_utils._wait import wait_for
+    from ansible_collections.sre.ovirt.plugins.module_utils.client.wait import wait_for
     from ansible_collections.sre.ovirt.plugins.module_utils.engine import EngineError, last_event_id
 except ImportError:  # pragma: no cover
     pass

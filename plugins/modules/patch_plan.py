@@ -87,9 +87,9 @@ capacity:
 """
 
 try:
-    from ansible_collections.sre.ovirt.plugins.module_utils._capacity import OCCUPYING, cpu_count
+    from ansible_collections.sre.ovirt.plugins.module_utils.model.capacity import OCCUPYING, cpu_count
     from ansible_collections.sre.ovirt.plugins.module_utils._module import EngineModule
-    from ansible_collections.sre.ovirt.plugins.module_utils.engine import EngineError, quote
+    from ansible_collections.sre.ovirt.plugins.module_utils.engine import EngineError, where
 except ImportError:  # pragma: no cover
     pass
 
@@ -163,8 +163,8 @@ def main():
     try:
         system = module.client.system_service()
         cluster = module.require(system.clusters_service(), p["cluster"], "cluster", "cluster")
-        hosts = system.hosts_service().list(search="cluster=%s" % quote(p["cluster"]))
-        vms = system.vms_service().list(search="cluster=%s" % quote(p["cluster"]))
+        hosts = system.hosts_service().list(search=where("cluster", p["cluster"]))
+        vms = system.vms_service().list(search=where("cluster", p["cluster"]))
     except EngineError as exc:
         module.fail_from(exc)
     out, capacity, skipped, error = plan(cluster, hosts, vms, p)

@@ -81,8 +81,8 @@ engine_time:
 
 try:
     from ansible_collections.sre.ovirt.plugins.module_utils._module import EngineModule
-    from ansible_collections.sre.ovirt.plugins.module_utils._sli_ledger import Ledger, LedgerError
-    from ansible_collections.sre.ovirt.plugins.module_utils._sli_record import ledger_path
+    from ansible_collections.sre.ovirt.plugins.module_utils.sli.ledger import Ledger, LedgerError
+    from ansible_collections.sre.ovirt.plugins.module_utils.sli.record import ledger_path
     from ansible_collections.sre.ovirt.plugins.module_utils.engine import EngineError, last_event_id
     from ansible_collections.sre.ovirt.plugins.module_utils.model.events import (
         VM_MIGRATION_DONE, VM_STOPPED_ON_PURPOSE, epoch, migration_seconds)

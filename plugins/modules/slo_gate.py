@@ -96,7 +96,8 @@ report:
 
 try:
     from ansible_collections.sre.ovirt.plugins.module_utils._module import EngineModule
-    from ansible_collections.sre.ovirt.plugins.module_utils import _slo_gate
+    from ansible_collections.sre.ovirt.plugins.module_utils.slo.gate import decide, evaluate_all, summary
+    from ansible_collections.sre.ovirt.plugins.module_utils.slo.policy import GateError
     from ansible_collections.sre.ovirt.plugins.module_utils.engine import EngineChangeRefused, EngineError
 except ImportError:  # pragma: no cover - EngineModule reports the missing SDK
     pass
@@ -111,14 +112,14 @@ def main():
     if not module.params["enforce"]:
         try:
             client = module.client if module.slo_policy["source"] == "engine" else None
-            report = _slo_gate.decide(module.slo_policy, _slo_gate.evaluate_all(module.slo_policy, client=client))
-        except _slo_gate.GateError as exc:
+            report = decide(module.slo_policy, evaluate_all(module.slo_policy, client=client))
+        except GateError as exc:
             module.fail_json(msg=str(exc), field=exc.field)
-        module.exit_json(changed=False, slo_gate=_slo_gate.summary(report), report=report["slos"])
+        module.exit_json(changed=False, slo_gate=summary(report), report=report["slos"])
     try:
         module.check_gate()
     except EngineChangeRefused as exc:
-        module.fail_json(msg=str(exc), slo_gate=_slo_gate.summary(exc.report), report=exc.report.get("slos", []),
+        module.fail_json(msg=str(exc), slo_gate=summary(exc.report), report=exc.report.get("slos", []),
                          changed=False)
     except EngineError as exc:
         module.fail_from(exc)

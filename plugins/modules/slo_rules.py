@@ -75,9 +75,9 @@ except ImportError:  # pragma: no cover - ansible-core depends on PyYAML
 
 try:
     from ansible_collections.sre.ovirt.plugins.module_utils._module import EngineModule
-    from ansible_collections.sre.ovirt.plugins.module_utils._slo_defaults import DEFAULT_SLOS
-    from ansible_collections.sre.ovirt.plugins.module_utils._slo_rules import rule_groups
-    from ansible_collections.sre.ovirt.plugins.module_utils._slo_spec import SloSpecError, load_file, load_text
+    from ansible_collections.sre.ovirt.plugins.module_utils.slo.defaults import DEFAULT_SLOS
+    from ansible_collections.sre.ovirt.plugins.module_utils.slo.rules import rule_groups
+    from ansible_collections.sre.ovirt.plugins.module_utils.slo.spec import SloSpecError, load_file, load_text
 except ImportError:  # pragma: no cover - EngineModule reports the missing SDK
     pass
 

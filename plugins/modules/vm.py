@@ -315,10 +315,11 @@ engine_requests:
 import time
 
 from ansible_collections.sre.ovirt.plugins.module_utils._module import EngineModule
-from ansible_collections.sre.ovirt.plugins.module_utils._client import (
+from ansible_collections.sre.ovirt.plugins.module_utils.client.errors import (
     EngineConflict, EngineError, EngineNotFound, EngineRequestUncertain)
-from ansible_collections.sre.ovirt.plugins.module_utils._wait import wait_for
-from ansible_collections.sre.ovirt.plugins.module_utils import _vm_spec as spec
+from ansible_collections.sre.ovirt.plugins.module_utils.client.search import where
+from ansible_collections.sre.ovirt.plugins.module_utils.client.wait import wait_for
+from ansible_collections.sre.ovirt.plugins.module_utils.vm import spec
 
 try:
     from ovirtsdk4 import types as otypes
@@ -330,6 +331,11 @@ RUNNING = ("up", "powering_up", "wait_for_launch", "reboot_in_progress", "migrat
            "paused", "not_responding", "unknown", "powering_down", "saving_state")
 STARTING = ("powering_up", "wait_for_launch", "reboot_in_progress", "restoring_state", "migrating")
 DOWN_FAILED = ("unknown", "not_responding")
+
+
+def unlocked_statuses():
+    """Every VM status but image_locked (the Engine's lock while a VM is created or its disks change)."""
+    return tuple(s.value for s in otypes.VmStatus if s.value != "image_locked")
 
 _NIC = dict(name=dict(type="str", required=True), profile=dict(type="str"), network=dict(type="str"),
             interface=dict(type="str", choices=list(spec.NIC_INTERFACES)), mac=dict(type="str"))
@@ -374,7 +380,7 @@ class VmTask:
 
     # -- reading ------------------------------------------------------------------------------
     def find(self, follow=FOLLOW):
-        found = self.vms.list(search='name="%s"' % self.p["name"].replace('"', '\\"'), follow=follow,
+        found = self.vms.list(search=where("name", self.p["name"]), follow=follow,
                               case_sensitive=True)
         found = [v for v in found if v.name == self.p["name"]]
         return found[0] if found else None
@@ -418,7 +424,7 @@ class VmTask:
             vm = self.ensure_stopped(vm)
         elif state == "present" and vm is not None and vm.status.value == "image_locked" and \
                 self.p["wait"] and not self.check:
-            vm = self.wait_status(vm.id, ("down",))
+            vm = self.wait_status(vm.id, unlocked_statuses())
         return self.finish(vm)
 
     def finish(self, vm):
@@ -471,7 +477,8 @@ class VmTask:
         vm = created
         if self.p["wait"] or self.p["state"] in ("running", "stopped") or d.get("nics") or d.get("disks") \
                 or d.get("tags"):
-            vm = self.wait_status(created.id, ("down",), what="VM %s to be created" % self.p["name"])
+            # Unlocked, not necessarily down: a concurrent run that created the same VM may have started it.
+            vm = self.wait_status(created.id, unlocked_statuses(), what="VM %s to be created" % self.p["name"])
         current = spec.current_from_vm(vm, storage_domains=self.storage_domain_names())
         self.apply_nics(vm, current, creating=True)
         self.apply_disks(vm, current, creating=True)
@@ -704,11 +711,14 @@ class VmTask:
         if status in STARTING:
             return vm if self.check or not self.p["wait"] else self.wait_status(vm.id, ("up",), ("down",),
                                                                                 immediate=True)
+        if status == "image_locked" and not self.check:
+            vm = self.wait_status(vm.id, unlocked_statuses())
+            if vm.status.value in RUNNING:      # someone else (a concurrent run) started it meanwhile
+                return self.ensure_running(vm)
+            status = vm.status.value
         self.changed("status", status, "up")
         if self.check:
             return vm
-        if status == "image_locked":
-            vm = self.wait_status(vm.id, ("down",))
         started = time.time()
         service = self.vms.vm_service(vm.id)
         first_boot = vm.start_time is None and "cloud_init" in self.desired

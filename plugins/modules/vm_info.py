@@ -77,23 +77,15 @@ engine_requests:
 """
 
 from ansible_collections.sre.ovirt.plugins.module_utils._module import EngineModule
-from ansible_collections.sre.ovirt.plugins.module_utils._client import EngineError
-from ansible_collections.sre.ovirt.plugins.module_utils._convert import to_dict
-
-
-def quote(value):
-    return '"%s"' % value.replace('"', '\\"')
+from ansible_collections.sre.ovirt.plugins.module_utils.client.errors import EngineError
+from ansible_collections.sre.ovirt.plugins.module_utils.client.convert import to_dict
+from ansible_collections.sre.ovirt.plugins.module_utils.client.search import all_of, where
 
 
 def build_search(p):
-    parts = []
-    if p["name"]:
-        parts.append("name=%s" % quote(p["name"]))
-    if p["cluster"]:
-        parts.append("cluster=%s" % quote(p["cluster"]))
-    if p["search"]:
-        parts.append("(%s)" % p["search"] if parts else p["search"])
-    return " and ".join(parts) or None
+    user = ("(%s)" % p["search"] if (p["name"] or p["cluster"]) else p["search"]) if p["search"] else None
+    return all_of(where("name", p["name"]) if p["name"] else None,
+                  where("cluster", p["cluster"]) if p["cluster"] else None, user) or None
 
 
 def main():

@@ -20,7 +20,7 @@ from tests.support.collection import collections_path  # noqa: E402
 from tests.support.sli_history import seed  # noqa: E402
 
 sys.path.insert(0, collections_path())
-from ansible_collections.sre.ovirt.plugins.module_utils import _slo_gate  # noqa: E402
+from ansible_collections.sre.ovirt.plugins.module_utils.slo import gate as slo_gate, policy as slo_policy  # noqa: E402
 
 TARGETS = {"ledger_p50_ms": 100.0, "prometheus_p50_ms": 500.0}
 
@@ -29,7 +29,7 @@ def timed(policy, now, n):
     out, report = [], None
     for _run in range(n):
         t0 = time.perf_counter()
-        report = _slo_gate.decide(policy, _slo_gate.evaluate_all(policy, now=now))
+        report = slo_gate.decide(policy, slo_gate.evaluate_all(policy, now=now))
         out.append((time.perf_counter() - t0) * 1000.0)
     return out, report
 
@@ -54,7 +54,7 @@ def main(argv=None):
         result["ledger_rows"] = n
         result["ledger_seed_s"] = time.perf_counter() - t0
         result["ledger_mib"] = os.path.getsize(path) / 2.0**20
-        policy = _slo_gate.normalize({"ledger_path": path, "cache_ttl": 0})
+        policy = slo_policy.normalize({"ledger_path": path, "cache_ttl": 0})
         ms, report = timed(policy, now, args.runs)
         assert report["passed"], report["message"]
         result.update(ledger_p50_ms=percentile(ms, 50), ledger_max_ms=max(ms))
@@ -69,7 +69,7 @@ def main(argv=None):
             server = prom.start_prometheus(tmp, os.path.join(tmp, "tsdb"))
             args.prometheus = server.url
         if args.prometheus:
-            policy = _slo_gate.normalize({"source": "prometheus", "prometheus_url": args.prometheus, "cache_ttl": 0})
+            policy = slo_policy.normalize({"source": "prometheus", "prometheus_url": args.prometheus, "cache_ttl": 0})
             try:
                 ms, report = timed(policy, time.time(), args.runs)
             finally:

@@ -101,7 +101,7 @@ def test_two_concurrent_creates_of_one_vm_both_succeed_with_one_vm(fresh_sim):
     runs = []
 
     def go():
-        runs.append(run_playbook(fresh_sim, play(vm_task(name="twin", nics=[], disks=[], state="running"))))
+        runs.append(run_playbook(fresh_sim, play(vm_task(name="twin", nics=[], disks=[], state="running", timeout=120))))
     threads = [threading.Thread(target=go) for dummy in range(2)]
     for t in threads:
         t.start()

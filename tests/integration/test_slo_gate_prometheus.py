@@ -91,7 +91,7 @@ def test_pushes_accumulate_in_the_pushgateway(tmp_path):
     import sys
     from tests.support.collection import collections_path
     sys.path.insert(0, collections_path())
-    from ansible_collections.sre.ovirt.plugins.module_utils import _sli_record
+    from ansible_collections.sre.ovirt.plugins.module_utils.sli import record as _sli_record
     with prom.start_pushgateway(str(tmp_path)) as pgw:
         _sli_record.push(pgw.url, [("vm_boot_seconds", 30.0, None, 1.0, "a", None),
                                    ("vm_boot_seconds", 90.0, None, 1.0, "b", None)])

@@ -15,7 +15,7 @@ def _ledger_class():
     sys.path.insert(0, REPO)
     from tests.support.collection import collections_path
     sys.path.insert(0, collections_path())
-    from ansible_collections.sre.ovirt.plugins.module_utils._sli_ledger import Ledger
+    from ansible_collections.sre.ovirt.plugins.module_utils.sli.ledger import Ledger
     return Ledger
 
 

@@ -4,19 +4,23 @@
 import ovirtsdk4 as sdk
 import pytest
 
-from ansible_collections.sre.ovirt.plugins.module_utils import _client as c
+from ansible_collections.sre.ovirt.plugins.module_utils.client.connection import (
+    EngineClient, EngineSettings, RetryPolicy)
+from ansible_collections.sre.ovirt.plugins.module_utils.client.errors import (
+    EngineAuthError, EngineBadRequest, EngineConflict, EngineNotFound, EngineSettingsError, EngineTransientError, translate)
+from ansible_collections.sre.ovirt.plugins.module_utils.client.search import quote
 
 ENV = {"OVIRT_URL": "https://env.example/ovirt-engine/api", "OVIRT_USERNAME": "env-user",
        "OVIRT_PASSWORD": "env-pw", "OVIRT_CAFILE": None, "OVIRT_INSECURE": "true"}
 
 
 def test_env_is_used_when_auth_is_missing():
-    s = c.EngineSettings.from_auth(None, env={k: v for k, v in ENV.items() if v})
+    s = EngineSettings.from_auth(None, env={k: v for k, v in ENV.items() if v})
     assert (s.url, s.username, s.password, s.insecure) == (ENV["OVIRT_URL"], "env-user", "env-pw", True)
 
 
 def test_auth_wins_over_env_and_tls_is_verified_by_default():
-    s = c.EngineSettings.from_auth({"url": "https://a.example/ovirt-engine/api", "username": "u", "password": "p"},
+    s = EngineSettings.from_auth({"url": "https://a.example/ovirt-engine/api", "username": "u", "password": "p"},
                                    env={"OVIRT_URL": "https://env.example/x"})
     assert s.url == "https://a.example/ovirt-engine/api" and s.insecure is False
 
@@ -26,8 +30,8 @@ def test_auth_wins_over_env_and_tls_is_verified_by_default():
                                         ({"url": "https://e/api", "token": "t", "ca_file": "/nonexistent.pem"},
                                          "auth.ca_file")])
 def test_bad_settings_name_the_field(auth, field):
-    with pytest.raises(c.EngineSettingsError) as err:
-        c.EngineSettings.from_auth(auth, env={})
+    with pytest.raises(EngineSettingsError) as err:
+        EngineSettings.from_auth(auth, env={})
     assert err.value.field == field
 
 
@@ -45,29 +49,29 @@ def test_bad_settings_name_the_field(auth, field):
     ("GET", 200, None, b"<vm/>", None),
 ])
 def test_retry_classification(method, status, error, body, verdict):
-    assert c.RetryPolicy.classify(method, status, error, body) == verdict
+    assert RetryPolicy.classify(method, status, error, body) == verdict
 
 
 def test_backoff_is_full_jitter_and_capped():
-    top = c.RetryPolicy(base=0.2, cap=5.0, rng=lambda: 1.0)
-    bottom = c.RetryPolicy(base=0.2, cap=5.0, rng=lambda: 0.0)
+    top = RetryPolicy(base=0.2, cap=5.0, rng=lambda: 1.0)
+    bottom = RetryPolicy(base=0.2, cap=5.0, rng=lambda: 0.0)
     assert [top.delay(n) for n in (1, 2, 3, 6, 10)] == [0.2, 0.4, 0.8, 5.0, 5.0]
     assert bottom.delay(4) == 0.0
 
 
 def test_translate_keeps_the_engine_detail():
     fault = sdk.types.Fault(reason="Operation Failed", detail="[Cannot remove VM. VM is running.]")
-    exc = c.translate(sdk.Error("Fault reason is...", code=409, fault=fault))
-    assert isinstance(exc, c.EngineConflict) and exc.code == 409
+    exc = translate(sdk.Error("Fault reason is...", code=409, fault=fault))
+    assert isinstance(exc, EngineConflict) and exc.code == 409
     assert "VM is running" in exc.describe()
-    assert isinstance(c.translate(sdk.NotFoundError("x", code=404)), c.EngineNotFound)
-    assert isinstance(c.translate(sdk.AuthError("bad password")), c.EngineAuthError)
-    assert isinstance(c.translate(sdk.Error("Failed to read response")), c.EngineTransientError)
-    assert isinstance(c.translate(sdk.Error("bad", code=400)), c.EngineBadRequest)
+    assert isinstance(translate(sdk.NotFoundError("x", code=404)), EngineNotFound)
+    assert isinstance(translate(sdk.AuthError("bad password")), EngineAuthError)
+    assert isinstance(translate(sdk.Error("Failed to read response")), EngineTransientError)
+    assert isinstance(translate(sdk.Error("bad", code=400)), EngineBadRequest)
 
 
 def test_quote_escapes():
-    assert c.quote('we"b') == '"we\\"b"'
+    assert quote('we"b') == '"we\\"b"'
 
 
 # -- the retry loop against a fake connection: what is sent, and when it is not sent again ------------------
@@ -100,8 +104,8 @@ class Request:
 
 
 def client(answers):
-    settings = c.EngineSettings(url="https://engine.example/ovirt-engine/api", username="u", password="p")
-    cl = c.EngineClient(settings, policy=c.RetryPolicy(attempts=4, sleep=lambda s: None))
+    settings = EngineSettings(url="https://engine.example/ovirt-engine/api", username="u", password="p")
+    cl = EngineClient(settings, policy=RetryPolicy(attempts=4, sleep=lambda s: None))
     cl.fake = FakeConnection(answers)
     return cl
 
@@ -137,19 +141,19 @@ def test_a_name_in_use_conflict_converges_on_the_existing_object():
     detail = "[Cannot add VM. The VM name is already in use, please choose a unique name and try again.]"
 
     def add():
-        raise c.EngineConflict("409", code=409, detail=detail)
+        raise EngineConflict("409", code=409, detail=detail)
     assert client([]).create(add, lambda: "theirs", "VM web1") == "theirs"
 
 
 def test_name_in_use_is_not_a_lock_to_wait_for():
     body = b"<fault><detail>[Cannot add VM. The VM name is already in use, please choose a unique name and " \
            b"try again.]</detail></fault>"
-    assert c.RetryPolicy.classify("POST", 409, None, body) is None
+    assert RetryPolicy.classify("POST", 409, None, body) is None
 
 
 def test_a_persistent_503_names_the_status_the_url_and_the_attempts():
     cl = client([Answer(503, b"<html><body><h1>503 Service Unavailable</h1></body></html>")] * 4)
-    with pytest.raises(c.EngineTransientError) as err:
+    with pytest.raises(EngineTransientError) as err:
         send(cl, "GET", "/vms")
     text = str(err.value)
     assert "HTTP 503" in text and "https://engine.example/ovirt-engine/api/vms" in text and "4 attempt" in text
@@ -158,6 +162,15 @@ def test_a_persistent_503_names_the_status_the_url_and_the_attempts():
 
 def test_creates_give_up_after_the_policy_attempts_saying_so():
     cl = client([sdk.Error("reset")] * 4)
-    with pytest.raises(c.EngineTransientError) as err:
+    with pytest.raises(EngineTransientError) as err:
         cl.create(lambda: send(cl, "POST", "/vms"), lambda: None, "VM web1")
     assert "VM web1: not created after 4 attempt(s)" in str(err.value) and len(cl.fake.sent) == 4
+
+
+def test_searches_are_built_one_way_with_every_value_quoted():
+    from ansible_collections.sre.ovirt.plugins.module_utils.client.search import all_of, any_of, of_types, where
+    assert where("name", 'web "blue" 1') == 'name="web \\"blue\\" 1"'
+    assert where("cluster", "Prod *") == 'cluster="Prod *"'
+    assert where("type", 63) == "type=63"
+    assert all_of(where("cluster", "Default"), None, where("status", "up")) == 'cluster="Default" and status="up"'
+    assert of_types(17, 65) == any_of("type=17", "type=65") == "type=17 or type=65"

@@ -4,7 +4,7 @@ import math
 
 import pytest
 
-from ansible_collections.sre.ovirt.plugins.module_utils._slo_math import (
+from ansible_collections.sre.ovirt.plugins.module_utils.slo.budget import (
     Bucket, burn_rate, evaluate, human, parse_duration, window_stats)
 
 DAY = 86400.0

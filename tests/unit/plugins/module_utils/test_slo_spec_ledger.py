@@ -2,10 +2,10 @@
 
 import pytest
 
-from ansible_collections.sre.ovirt.plugins.module_utils._slo_defaults import DEFAULT_SLOS
-from ansible_collections.sre.ovirt.plugins.module_utils._slo_spec import SloSpecError, load_text
-from ansible_collections.sre.ovirt.plugins.module_utils._sli_ledger import Ledger, snap
-from ansible_collections.sre.ovirt.plugins.module_utils import _slo_gate
+from ansible_collections.sre.ovirt.plugins.module_utils.slo.defaults import DEFAULT_SLOS
+from ansible_collections.sre.ovirt.plugins.module_utils.slo.spec import SloSpecError, load_text
+from ansible_collections.sre.ovirt.plugins.module_utils.sli.ledger import Ledger, snap
+from ansible_collections.sre.ovirt.plugins.module_utils.slo import gate as slo_gate, policy as slo_policy
 
 SLO = """
 apiVersion: openslo/v1
@@ -88,19 +88,19 @@ def test_ledger_buckets_dedupe_and_compaction(tmp_path):
 
 
 def test_policy_validation_names_the_field():
-    with pytest.raises(_slo_gate.GateError) as err:
-        _slo_gate.normalize({"source": "graphite"})
+    with pytest.raises(slo_policy.GateError) as err:
+        slo_policy.normalize({"source": "graphite"})
     assert "slo_policy.source" in str(err.value) and "ledger, prometheus, engine" in str(err.value)
-    with pytest.raises(_slo_gate.GateError, match="prometheus_url is required"):
-        _slo_gate.normalize({"source": "prometheus"})
-    with pytest.raises(_slo_gate.GateError, match="both reason and ticket"):
-        _slo_gate.normalize({"break_glass": {"reason": "urgent"}})
-    with pytest.raises(_slo_gate.GateError, match="unknown option"):
-        _slo_gate.normalize({"ledger": "/tmp/x"})
+    with pytest.raises(slo_policy.GateError, match="prometheus_url is required"):
+        slo_policy.normalize({"source": "prometheus"})
+    with pytest.raises(slo_policy.GateError, match="both reason and ticket"):
+        slo_policy.normalize({"break_glass": {"reason": "urgent"}})
+    with pytest.raises(slo_policy.GateError, match="unknown option"):
+        slo_policy.normalize({"ledger": "/tmp/x"})
 
 
 def test_engine_events_replayed_into_sli_rows():
-    from ansible_collections.sre.ovirt.plugins.module_utils._sli_engine import rows_from_events
+    from ansible_collections.sre.ovirt.plugins.module_utils.sli.replay import rows_from_events
     now, day = 40 * 86400.0, 86400.0
     ev = [
         {"id": "1", "code": 153, "time": now - 31 * day, "vm_id": "a", "description": ""},
@@ -125,7 +125,7 @@ def test_engine_events_replayed_into_sli_rows():
 
 def test_calendar_window_evaluates_the_period_so_far():
     import calendar
-    from ansible_collections.sre.ovirt.plugins.module_utils._slo_spec import period_start
+    from ansible_collections.sre.ovirt.plugins.module_utils.slo.spec import period_start
     text = slo().replace("[{duration: 7d, isRolling: true}]",
                          "[{duration: 1M, calendar: {startTime: '2026-01-01 00:00:00', timeZone: UTC}}]")
     s = load_text(text)[0]
@@ -149,7 +149,7 @@ def test_shipped_default_file_matches_the_built_in_slos():
 
 def test_the_two_engine_readers_agree_a_removed_vm_stops_counting():
     """sli_collect (ledger) and the Engine replay took 113 (VM removed) differently; both read model.events now."""
-    from ansible_collections.sre.ovirt.plugins.module_utils._sli_engine import rows_from_events
+    from ansible_collections.sre.ovirt.plugins.module_utils.sli.replay import rows_from_events
     from ansible_collections.sre.ovirt.plugins.module_utils.model import events
     evs = [{"id": "1", "code": events.USER_RUN_VM, "time": 1000.0, "vm_id": "vm-a", "description": ""},
            {"id": "2", "code": events.USER_REMOVE_VM_FINISHED, "time": 1600.0, "vm_id": "vm-a", "description": ""}]
@@ -160,10 +160,10 @@ def test_the_two_engine_readers_agree_a_removed_vm_stops_counting():
 
 
 def test_the_gate_cache_is_per_engine(tmp_path, monkeypatch):
-    from ansible_collections.sre.ovirt.plugins.module_utils import _slo_gate
+    from ansible_collections.sre.ovirt.plugins.module_utils.slo import gate as slo_gate, policy as slo_policy
     policy = {"source": "engine", "cache_ttl": 60}
-    a = _slo_gate.cache_path(policy, ["https://site-a/ovirt-engine/api", "admin@internal"])
-    b = _slo_gate.cache_path(policy, ["https://site-b/ovirt-engine/api", "admin@internal"])
+    a = slo_gate.cache_path(policy, ["https://site-a/ovirt-engine/api", "admin@internal"])
+    b = slo_gate.cache_path(policy, ["https://site-b/ovirt-engine/api", "admin@internal"])
     assert a != b
     calls = []
 
@@ -171,12 +171,12 @@ def test_the_gate_cache_is_per_engine(tmp_path, monkeypatch):
         def __init__(self, url):
             self.settings = type("S", (), {"url": url, "username": "admin@internal"})()
 
-    monkeypatch.setattr(_slo_gate, "evaluate_all", lambda p, now=None, client=None: calls.append(
+    monkeypatch.setattr(slo_gate, "evaluate_all", lambda p, now=None, client=None: calls.append(
         client.settings.url) or {"evaluated_at": now, "engine": client.settings.url})
-    monkeypatch.setattr(_slo_gate.tempfile, "gettempdir", lambda: str(tmp_path))
-    first = _slo_gate.cached_report(policy, now=1000.0, client=Client("https://site-a/ovirt-engine/api"))
-    other = _slo_gate.cached_report(policy, now=1001.0, client=Client("https://site-b/ovirt-engine/api"))
-    again = _slo_gate.cached_report(policy, now=1002.0, client=Client("https://site-a/ovirt-engine/api"))
+    monkeypatch.setattr(slo_gate.tempfile, "gettempdir", lambda: str(tmp_path))
+    first = slo_gate.cached_report(policy, now=1000.0, client=Client("https://site-a/ovirt-engine/api"))
+    other = slo_gate.cached_report(policy, now=1001.0, client=Client("https://site-b/ovirt-engine/api"))
+    again = slo_gate.cached_report(policy, now=1002.0, client=Client("https://site-a/ovirt-engine/api"))
     assert (first["engine"], other["engine"], again["engine"]) == (
         "https://site-a/ovirt-engine/api", "https://site-b/ovirt-engine/api", "https://site-a/ovirt-engine/api")
     assert calls == ["https://site-a/ovirt-engine/api", "https://site-b/ovirt-engine/api"] and again["cached"]

@@ -4,7 +4,7 @@
 import pytest
 from ovirtsdk4 import types as T
 
-from ansible_collections.sre.ovirt.plugins.module_utils import _vm_spec as spec
+from ansible_collections.sre.ovirt.plugins.module_utils.vm import spec
 
 GIB = 1 << 30
 

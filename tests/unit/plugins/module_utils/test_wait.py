@@ -3,8 +3,8 @@
 
 import pytest
 
-from ansible_collections.sre.ovirt.plugins.module_utils import _client as c
-from ansible_collections.sre.ovirt.plugins.module_utils._wait import WaitInCheckMode, wait_for
+from ansible_collections.sre.ovirt.plugins.module_utils.client.errors import EngineFailedState, EngineTimeout
+from ansible_collections.sre.ovirt.plugins.module_utils.client.wait import WaitInCheckMode, wait_for
 
 
 class FakeClock:
@@ -35,7 +35,7 @@ def test_returns_when_done_with_backoff_up_to_interval():
 
 def test_fails_at_once_on_a_failure_state_with_the_engine_error():
     clock = FakeClock()
-    with pytest.raises(c.EngineFailedState) as err:
+    with pytest.raises(EngineFailedState) as err:
         wait_for(sequence("wait_for_launch", "down"), done=lambda s: s == "up", failed=lambda s: s == "down",
                  describe=lambda s: "status %s" % s, latest_error=lambda: "event 54: Failed to run VM",
                  sleep=clock.sleep, clock=clock, jitter=0)
@@ -45,7 +45,7 @@ def test_fails_at_once_on_a_failure_state_with_the_engine_error():
 
 def test_times_out_with_the_last_state():
     clock = FakeClock()
-    with pytest.raises(c.EngineTimeout) as err:
+    with pytest.raises(EngineTimeout) as err:
         wait_for(lambda: "installing", done=lambda s: s == "up", timeout=10, interval=3, jitter=0,
                  describe=lambda s: "host is %s" % s, sleep=clock.sleep, clock=clock)
     assert "host is installing" in str(err.value)
@@ -54,7 +54,7 @@ def test_times_out_with_the_last_state():
 
 def test_gone_is_a_failure_unless_expected():
     clock = FakeClock()
-    with pytest.raises(c.EngineFailedState):
+    with pytest.raises(EngineFailedState):
         wait_for(lambda: None, done=lambda s: s == "up", sleep=clock.sleep, clock=clock)
     assert wait_for(sequence("down", None), done=lambda s: s is None, gone_ok=True, sleep=clock.sleep,
                     clock=clock) is None

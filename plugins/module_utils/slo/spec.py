@@ -18,7 +18,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.sre.ovirt.plugins.module_utils._slo_math import METHODS, parse_duration
+from ansible_collections.sre.ovirt.plugins.module_utils.slo.budget import METHODS, parse_duration
 
 try:
     import yaml

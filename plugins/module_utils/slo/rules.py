@@ -7,7 +7,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.sre.ovirt.plugins.module_utils._slo_math import BURN_PAIRS, human
+from ansible_collections.sre.ovirt.plugins.module_utils.slo.budget import BURN_PAIRS, human
 
 SEVERITY = {14.4: "page", 6.0: "page", 3.0: "ticket", 1.0: "ticket"}
 

@@ -14,7 +14,7 @@ __metaclass__ = type
 
 import os
 
-from ansible_collections.sre.ovirt.plugins.module_utils._sli_ledger import BOUNDS, Ledger, LedgerError
+from ansible_collections.sre.ovirt.plugins.module_utils.sli.ledger import BOUNDS, Ledger, LedgerError
 
 ENV_LEDGER = "SRE_OVIRT_LEDGER"
 PREFIX = "sre_ovirt_"

@@ -5,7 +5,8 @@
 typed exceptions, and a record of every request with its latency.
 
 No AnsibleModule in here: modules use it through ``_module.EngineModule``; inventory and lookup plugins
-can use it directly. The public names are re-exported by ``engine.py``.
+can use it directly. The public names are re-exported by ``engine.py``; errors live in ``client.errors``, searches in
+``client.search``.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -17,13 +18,15 @@ import random
 import re
 import time
 
-try:
+from ansible_collections.sre.ovirt.plugins.module_utils.client.errors import (
+    HAS_SDK, EngineConflict, EngineError, EngineRequestUncertain, EngineSettingsError, EngineTransientError, translate)
+from ansible_collections.sre.ovirt.plugins.module_utils.client.search import all_of, where
+
+if HAS_SDK:
     import ovirtsdk4 as sdk
     import pycurl
-    HAS_SDK = True
-except ImportError:  # pragma: no cover - reported by EngineModule
-    sdk = None
-    HAS_SDK = False
+else:  # pragma: no cover - reported by EngineModule
+    sdk = pycurl = None
 
 SAFE_METHODS = ("GET", "HEAD")
 REJECTED_STATUSES = (502, 503, 504)     # usually refused before acting; a create still looks before resending
@@ -32,101 +35,6 @@ LOCKED = re.compile(r"locked|being (created|updated|migrated)|try again", re.IGN
 IN_USE = re.compile(r"already (in use|exists)|unique name", re.IGNORECASE)
 ENV = {"url": "OVIRT_URL", "username": "OVIRT_USERNAME", "password": "OVIRT_PASSWORD",
        "ca_file": "OVIRT_CAFILE", "insecure": "OVIRT_INSECURE", "token": "OVIRT_TOKEN"}
-
-
-# -- exceptions ---------------------------------------------------------------------------------
-class EngineError(Exception):
-    """Any failure talking to the Engine. ``code`` is the HTTP status when there was one; ``detail`` the
-    Engine's fault detail (the text an operator needs)."""
-
-    def __init__(self, message, code=None, detail=None, reason=None):
-        super(EngineError, self).__init__(message)
-        self.code = code
-        self.detail = detail
-        self.reason = reason
-
-    def describe(self):
-        text = str(self)
-        if self.detail and self.detail not in text:
-            text = "%s: %s" % (text, self.detail)
-        return text
-
-
-class EngineSettingsError(EngineError):
-    def __init__(self, field, message):
-        super(EngineSettingsError, self).__init__("%s: %s" % (field, message))
-        self.field = field
-
-
-class EngineAuthError(EngineError):
-    pass
-
-
-class EngineNotFound(EngineError):
-    pass
-
-
-class EngineConflict(EngineError):
-    pass
-
-
-class EngineBadRequest(EngineError):
-    pass
-
-
-class EngineTransientError(EngineError):
-    """5xx or a broken connection that retries could not get past."""
-
-
-class EngineRequestUncertain(EngineError):
-    """A POST/PUT/DELETE whose connection broke after it was sent: it may or may not have been applied.
-    Re-read the object's state before deciding to send it again."""
-
-    def __init__(self, method, path, cause, code=None):
-        what = "the Engine answered HTTP %s" % code if code else "the connection broke after the request was sent"
-        super(EngineRequestUncertain, self).__init__(
-            "%s %s: %s, so it may have been applied (%s)" % (method, path, what, cause), code=code)
-        self.method, self.path = method, path
-
-
-class EngineTimeout(EngineError):
-    pass
-
-
-class EngineChangeRefused(EngineError):
-    """A change was refused before it reached the Engine (the SLO gate); ``report`` says why."""
-
-    def __init__(self, message, report=None):
-        super(EngineChangeRefused, self).__init__(message)
-        self.report = report or {}
-
-
-class EngineFailedState(EngineError):
-    pass
-
-
-def translate(exc):
-    """An SDK exception as one of ours (anything else is returned unchanged)."""
-    if isinstance(exc, EngineError) or not HAS_SDK or not isinstance(exc, sdk.Error):
-        return exc
-    fault = getattr(exc, "fault", None)
-    detail = getattr(fault, "detail", None) if fault is not None else None
-    reason = getattr(fault, "reason", None) if fault is not None else None
-    code = getattr(exc, "code", None)
-    text = str(exc)
-    if isinstance(exc, sdk.AuthError) or code in (401, 403):
-        cls = EngineAuthError
-    elif isinstance(exc, sdk.NotFoundError) or code == 404:
-        cls = EngineNotFound
-    elif code == 409:
-        cls = EngineConflict
-    elif code == 400:
-        cls = EngineBadRequest
-    elif code is None or code >= 500:
-        cls = EngineTransientError
-    else:
-        cls = EngineError
-    return cls(text, code=code, detail=detail, reason=reason)
 
 
 # -- settings -----------------------------------------------------------------------------------
@@ -352,14 +260,10 @@ class EngineClient:
     # -- helpers ---------------------------------------------------------------------------------
     def latest_error_event(self, vm_id=None, host_id=None):
         """The newest error-severity event about a VM or host, as text (None when there is none)."""
-        clauses = []
-        if vm_id:
-            clauses.append("vm.id=%s" % vm_id)
-        if host_id:
-            clauses.append("host.id=%s" % host_id)
+        search = all_of(where("vm.id", vm_id) if vm_id else None, where("host.id", host_id) if host_id else None,
+                        where("severity", "error"))
         try:
-            events = self.system_service().events_service().list(
-                search=" and ".join(clauses + ["severity=error"]), max=1)
+            events = self.system_service().events_service().list(search=search, max=1)
         except EngineError:
             return None
         return "event %s: %s" % (events[0].code, events[0].description) if events else None
@@ -375,32 +279,6 @@ def _status_text(response):
     text = (m.group(1) or m.group(2)) if m else text
     text = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", text)).strip()
     return re.sub(r"^%s\s*" % getattr(response, "code", ""), "", text)[:200]
-
-
-def quote(value):
-    return '"%s"' % str(value).replace("\\", "\\\\").replace('"', '\\"')
-
-
-def find_one(collection, search, what):
-    """Exactly one object matching ``search`` or None; more than one is an error."""
-    found = collection.list(search=search, max=2)
-    if len(found) > 1:
-        raise EngineConflict("%s: more than one object matches %s" % (what, search))
-    return found[0] if found else None
-
-
-def last_event_id(events_service):
-    """The id of the Engine's newest event (0 when there is none): list events ``from_`` it to see what follows."""
-    newest = events_service.list(max=1)
-    return int(newest[0].id) if newest else 0
-
-
-def get_by_name(collection, name, what="object", **extra):
-    clauses = ["name=%s" % quote(name)] + ["%s=%s" % (k, quote(v)) for k, v in extra.items()]
-    found = [o for o in collection.list(search=" and ".join(clauses)) if o.name == name]
-    if len(found) > 1:
-        raise EngineConflict("%s: more than one named %s" % (what, name))
-    return found[0] if found else None
 
 
 class ServiceProxy:

@@ -16,7 +16,8 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.sre.ovirt.plugins.module_utils._sli_ledger import Ledger
+from ansible_collections.sre.ovirt.plugins.module_utils.client.search import of_types, where
+from ansible_collections.sre.ovirt.plugins.module_utils.sli.ledger import Ledger
 from ansible_collections.sre.ovirt.plugins.module_utils.model import events as ev_codes
 from ansible_collections.sre.ovirt.plugins.module_utils.model.events import epoch, migration_seconds
 
@@ -63,12 +64,11 @@ def rows_from_events(events, vms_up_now, now, window):
 
 def engine_ledger(system, now, window, storage_disks=20):
     """An in-memory ledger holding what the Engine can tell about the last ``window`` seconds."""
-    search = " or ".join("type=%d" % c for c in CODES)
     events = [{"id": e.id, "code": e.code, "time": epoch(e.time), "description": e.description,
                "vm_id": e.vm.id if e.vm is not None else None}
-              for e in system.events_service().list(search=search)]
+              for e in system.events_service().list(search=of_types(*CODES))]
     # Events before the window stay: they give each VM's state when the window opens.
-    up_now = [v.id for v in system.vms_service().list(search="status=up")]
+    up_now = [v.id for v in system.vms_service().list(search=where("status", "up"))]
     rows = rows_from_events(events, up_now, now, window)
     disks = system.disks_service()
     for disk in disks.list(max=storage_disks):

@@ -10,7 +10,7 @@ __metaclass__ = type
 import random
 import time
 
-from ansible_collections.sre.ovirt.plugins.module_utils._client import EngineFailedState, EngineTimeout
+from ansible_collections.sre.ovirt.plugins.module_utils.client.errors import EngineFailedState, EngineTimeout
 
 
 class WaitInCheckMode(RuntimeError):

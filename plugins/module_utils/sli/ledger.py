@@ -24,7 +24,7 @@ import os
 import sqlite3
 import time
 
-from ansible_collections.sre.ovirt.plugins.module_utils._slo_math import Bucket
+from ansible_collections.sre.ovirt.plugins.module_utils.slo.budget import Bucket
 
 BOUNDS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 2.5, 5, 10, 15, 20, 30, 45, 60, 90,
           120, 180, 300, 600, 1800, 3600)
