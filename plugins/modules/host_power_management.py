@@ -195,16 +195,27 @@ def main():
         supports_check_mode=True, waits=False)
     p = module.params
     try:
-        run(module, p)
+        result = run(module, p)
+    except Refused as exc:
+        module.fail_json(msg=str(exc), **exc.result)
     except EngineError as exc:
         module.fail_from(exc)
+    module.exit_json(**result)
+
+
+class Refused(Exception):
+    """The run stops here; ``result`` goes with the failure (field, agents, verified...)."""
+
+    def __init__(self, msg, **result):
+        super(Refused, self).__init__(msg)
+        self.result = result
 
 
 def run(module, p):
+    """Plan, change what differs, verify; return the result (main() exits once)."""
     for i, a in enumerate(p["agents"] or []):
         if not (a["address"] or "").strip():
-            module.fail_json(msg="agents[%d].address: the BMC address must not be empty" % i,
-                             field="agents[%d].address" % i)
+            raise Refused("agents[%d].address: the BMC address must not be empty" % i, field="agents[%d].address" % i)
     hosts = module.client.system_service().hosts_service()
     host = module.require(hosts, p["host"], "host", "host")
     hsvc = hosts.host_service(host.id)
@@ -216,7 +227,7 @@ def run(module, p):
         wanted = wanted_agents(p["agents"])
         keys = [(w["type"], w["address"]) for w in wanted]
         if len(set(keys)) != len(keys):
-            module.fail_json(msg="agents: each type and address may appear once", field="agents")
+            raise Refused("agents: each type and address may appear once", field="agents")
         for w in wanted:
             cur = have.get((w["type"], w["address"]))
             if cur is None:
@@ -232,8 +243,8 @@ def run(module, p):
     if p["kdump_detection"] is not None:
         pm_want["kdump_detection"] = p["kdump_detection"]
     if p["enabled"] and not (existing if p["agents"] is None else p["agents"]):
-        module.fail_json(msg="agents: power management on host %s needs at least one fence agent" % p["host"],
-                         field="agents")
+        raise Refused("agents: power management on host %s needs at least one fence agent" % p["host"],
+                      field="agents")
     changed = bool(plan["add"] or plan["update"] or plan["remove"] or pm_want != pm_have)
     before = {"power_management": pm_have, "agents": [agent_view(a) for a in existing]}
     after_agents = [agent_view(a) for a in existing if a not in plan["remove"]]
@@ -245,7 +256,7 @@ def run(module, p):
     module.diff = {"before": before, "after": {"power_management": pm_want, "agents": after_agents}}
     result = {"changed": changed, "agents": after_agents, "power_management": pm_want, "verified": None}
     if not changed or module.check_mode:
-        module.exit_json(**result)
+        return result
 
     for a in plan["remove"]:
         agents_svc.agent_service(a.id).remove()
@@ -260,11 +271,11 @@ def run(module, p):
         hsvc.update(otypes.Host(power_management=otypes.PowerManagement(
             enabled=pm_want["enabled"], kdump_detection=pm_want["kdump_detection"])))
     if p["verify"] and pm_want["enabled"]:
-        verify(module, hsvc, p, result)
-    module.exit_json(**result)
+        verify(hsvc, p, result)
+    return result
 
 
-def verify(module, hsvc, p, result):
+def verify(hsvc, p, result):
     try:
         answer = hsvc.fence(fence_type="status")
         status = answer.status.value if answer is not None and answer.status is not None else None
@@ -277,7 +288,7 @@ def verify(module, hsvc, p, result):
             hsvc.update(otypes.Host(power_management=otypes.PowerManagement(enabled=False)))
             result["power_management"]["enabled"] = False
             left = "disabled again"
-        module.fail_json(msg="host %s: fence agent %s did not answer a status check: %s; power management %s" % (
+        raise Refused("host %s: fence agent %s did not answer a status check: %s; power management %s" % (
             p["host"], agents, detail.strip("[]"), left), **result)
     result["verified"] = True
     result["power_management"]["status"] = status
