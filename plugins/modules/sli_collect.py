@@ -90,7 +90,6 @@ except ImportError:  # pragma: no cover - EngineModule reports the missing SDK
     pass
 
 
-
 def main():
     module = EngineModule(
         argument_spec=dict(interval=dict(type="int", default=60), max_gap=dict(type="int", default=900),

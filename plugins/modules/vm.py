@@ -337,6 +337,7 @@ def unlocked_statuses():
     """Every VM status but image_locked (the Engine's lock while a VM is created or its disks change)."""
     return tuple(s.value for s in otypes.VmStatus if s.value != "image_locked")
 
+
 _NIC = dict(name=dict(type="str", required=True), profile=dict(type="str"), network=dict(type="str"),
             interface=dict(type="str", choices=list(spec.NIC_INTERFACES)), mac=dict(type="str"))
 _DISK = dict(name=dict(type="str", required=True), size=dict(type="str"), storage_domain=dict(type="str"),

@@ -5,10 +5,10 @@ verdicts of ``sdk_examples.yml``.
 
 Each script runs in a directory of its own with ``shim/`` on PYTHONPATH (its ``sitecustomize`` redirects the
 SDK's ``Connection`` to the simulator) and a ``~/.config/ovirt.conf`` for the scripts that take ``-c engine``.
-Arguments may name objects: ``{id:disks:mydisk}`` becomes the id of the disk called ``mydisk``.
+Arguments may name objects: ``{id:disks:mydisk}`` becomes the id of the disk called ``mydisk``,
+``{id:disks:mydisk@myvm}`` the id of the disk called ``mydisk`` attached to the VM ``myvm``.
 """
 
-import json
 import os
 import re
 import subprocess
@@ -62,8 +62,18 @@ class ExampleRunner:
         def lookup(m):
             coll, name = m.group(1), m.group(2)
             system = self.connection().system_service()
-            service = getattr(system, "%s_service" % coll)()
-            found = [o for o in service.list() if (getattr(o, "name", None) or getattr(o, "alias", None)) == name]
+            # ``{id:disks:NAME@VM}``: the disk called NAME attached to the VM called VM (the Engine allows
+            # several disks with one alias)
+            name, dummy, vm_name = name.partition("@")
+            if vm_name:
+                vms = system.vms_service()
+                vm = vms.list(search="name=%s" % vm_name)[0]
+                atts = vms.vm_service(vm.id).disk_attachments_service().list()
+                found = [system.disks_service().disk_service(a.disk.id).get() for a in atts]
+                found = [d for d in found if d.alias == name]
+            else:
+                service = getattr(system, "%s_service" % coll)()
+                found = [o for o in service.list() if (getattr(o, "name", None) or getattr(o, "alias", None)) == name]
             if len(found) != 1:
                 raise LookupError("argument %s: %d %s named %s" % (arg, len(found), coll, name))
             return found[0].id
@@ -83,14 +93,24 @@ class ExampleRunner:
             argv = [self._expand(a) for a in entry.get("args", [])]
         except LookupError as exc:
             return {"script": script, "ok": False, "seconds": 0.0, "output": "", "problem": str(exc)}
+        # ``runs_until_stopped: S``: the script is a daemon that polls forever by design (poll_events.py); it is
+        # stopped after S seconds and judged by what it printed until then.
+        until_stopped = entry.get("runs_until_stopped")
+        if until_stopped:
+            env["PYTHONUNBUFFERED"] = "1"
         try:
             proc = subprocess.run([sys.executable, os.path.join(self.examples, script)] + argv, cwd=cwd, env=env,
                                   input=entry.get("stdin", ""), capture_output=True, text=True,
-                                  timeout=self.timeout, check=False)
+                                  timeout=until_stopped or self.timeout, check=False)
             out, rc = proc.stdout + proc.stderr, proc.returncode
+            if until_stopped:
+                out, rc = out + "\n[ended by itself before it was stopped]", None
         except subprocess.TimeoutExpired as exc:
             out = (exc.stdout or b"").decode(errors="replace") if isinstance(exc.stdout, bytes) else (exc.stdout or "")
-            out, rc = out + "\n[timed out after %ss]" % self.timeout, None
+            if until_stopped:
+                rc = 0
+            else:
+                out, rc = out + "\n[timed out after %ss]" % self.timeout, None
         seconds = round(time.monotonic() - started, 2)
         problem = None
         if rc != 0:
@@ -131,7 +151,7 @@ def main(argv=None):
             prepare.before(runner, entry)
             res = runner.run(entry)
             print("%-4s %-40s %6.1fs %s" % ("ok" if res["ok"] else "FAIL", entry["script"], res["seconds"],
-                                             res["problem"] or ""))
+                                            res["problem"] or ""))
             if not res["ok"]:
                 print("     " + res["output"].strip().replace("\n", "\n     ")[-1500:])
         runner.close()

@@ -4,7 +4,6 @@ modules look for their result before sending again. Exactly one object, and the 
 libcurl re-sends a request by itself on a reused connection that turns out closed; the client sends every
 POST/PUT/DELETE on a fresh connection so only the client decides, after looking."""
 
-import subprocess
 import threading
 
 import pytest

@@ -22,6 +22,7 @@ from ansible_collections.sre.ovirt.plugins.module_utils.slo.policy import GateEr
 from ansible_collections.sre.ovirt.plugins.module_utils.slo.sources import open_source, step_for
 from ansible_collections.sre.ovirt.plugins.module_utils.sli.ledger import Ledger, LedgerError
 
+
 # -- evaluation -------------------------------------------------------------------------------------
 def evaluate_all(policy, now=None, slos=None, source=None, client=None):
     """The per-SLO report (no decision): {"slos": [...], "source": ..., "evaluated_at": ...}."""
@@ -42,9 +43,9 @@ def evaluate_all(policy, now=None, slos=None, source=None, client=None):
                        "target": slo.target, "sli": None, "budget": None, "burn_rates": []}
             else:
                 rep = budget.evaluate(slo.name, buckets, slo.target, slo.window, at, step_for(slo),
-                                         method=slo.method, slice_target=slo.slice_target, first_seen=first,
-                                         last_seen=last, stale_after=slo.stale_after,
-                                         warn_below=policy["warn_below"], where=source.describe(slo))
+                                      method=slo.method, slice_target=slo.slice_target, first_seen=first,
+                                      last_seen=last, stale_after=slo.stale_after,
+                                      warn_below=policy["warn_below"], where=source.describe(slo))
             rep["display_name"] = slo.display
             reports.append(rep)
     finally:

@@ -12,7 +12,9 @@ import json
 from ansible_collections.sre.ovirt.plugins.module_utils.sli import replay
 from ansible_collections.sre.ovirt.plugins.module_utils.sli.ledger import Ledger, LedgerError
 from ansible_collections.sre.ovirt.plugins.module_utils.model.events import epoch
+from ansible_collections.sre.ovirt.plugins.module_utils.slo import budget
 from ansible_collections.sre.ovirt.plugins.module_utils.slo.policy import GateError
+
 
 def step_for(slo):
     """Bucket size: the time slice, or 5 minutes (the shortest burn-rate window) for Occurrences."""
@@ -105,14 +107,14 @@ class PrometheusSource:
             b = start + i * step
             tot = totals.get(b)
             if tot is None:
-                buckets.append(_slo_math.Bucket(b, 0.0, 0.0))
+                buckets.append(budget.Bucket(b, 0.0, 0.0))
                 continue
             g = parts.get(b, 0.0)
             if good is None:
                 g = tot - g
             if tot > 0:
                 seen.append(b)
-            buckets.append(_slo_math.Bucket(b, g, tot))
+            buckets.append(budget.Bucket(b, g, tot))
         first = seen[0] if seen else None
         last = seen[-1] + step if seen else None
         return buckets, first, last, now
@@ -122,7 +124,7 @@ class PrometheusSource:
 
 
 class EngineSource(LedgerSource):
-    """The Engine's events and statistics over the window, replayed into an in-memory ledger (see _sli_engine)."""
+    """The Engine's events and statistics over the window, replayed into an in-memory ledger (see sli.replay)."""
 
     def __init__(self, client):
         self.client = client

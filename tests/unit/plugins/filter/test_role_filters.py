@@ -15,8 +15,8 @@ def vm(name, *tags):
 
 def test_first_matching_assignment_wins_by_name_or_tag():
     vms = [vm("web01", "frontend"), vm("db01"), vm("db-backup"), vm("batch1")]
-    plan = ha_tier_plan(vms, [{"tier": "gold", "names": ["db??"]}, {"tier": "silver", "names": ["db*"],
-                                                                      "tags": ["frontend"]}], TIERS)
+    assignments = [{"tier": "gold", "names": ["db??"]}, {"tier": "silver", "names": ["db*"], "tags": ["frontend"]}]
+    plan = ha_tier_plan(vms, assignments, TIERS)
     assert [(p["vm"], p["tier"]) for p in plan] == [("db-backup", "silver"), ("db01", "gold"), ("web01", "silver")]
     assert plan[1]["settings"] == {"priority": 90}
 

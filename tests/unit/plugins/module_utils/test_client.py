@@ -21,7 +21,7 @@ def test_env_is_used_when_auth_is_missing():
 
 def test_auth_wins_over_env_and_tls_is_verified_by_default():
     s = EngineSettings.from_auth({"url": "https://a.example/ovirt-engine/api", "username": "u", "password": "p"},
-                                   env={"OVIRT_URL": "https://env.example/x"})
+                                 env={"OVIRT_URL": "https://env.example/x"})
     assert s.url == "https://a.example/ovirt-engine/api" and s.insecure is False
 
 

@@ -5,7 +5,7 @@ import pytest
 from ansible_collections.sre.ovirt.plugins.module_utils.slo.defaults import DEFAULT_SLOS
 from ansible_collections.sre.ovirt.plugins.module_utils.slo.spec import SloSpecError, load_text
 from ansible_collections.sre.ovirt.plugins.module_utils.sli.ledger import Ledger, snap
-from ansible_collections.sre.ovirt.plugins.module_utils.slo import gate as slo_gate, policy as slo_policy
+from ansible_collections.sre.ovirt.plugins.module_utils.slo import policy as slo_policy
 
 SLO = """
 apiVersion: openslo/v1
@@ -160,7 +160,7 @@ def test_the_two_engine_readers_agree_a_removed_vm_stops_counting():
 
 
 def test_the_gate_cache_is_per_engine(tmp_path, monkeypatch):
-    from ansible_collections.sre.ovirt.plugins.module_utils.slo import gate as slo_gate, policy as slo_policy
+    from ansible_collections.sre.ovirt.plugins.module_utils.slo import gate as slo_gate
     policy = {"source": "engine", "cache_ttl": 60}
     a = slo_gate.cache_path(policy, ["https://site-a/ovirt-engine/api", "admin@internal"])
     b = slo_gate.cache_path(policy, ["https://site-b/ovirt-engine/api", "admin@internal"])
