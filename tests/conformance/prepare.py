@@ -15,8 +15,158 @@ def _vm(name, cluster="mycluster", template="Blank"):
     return step
 
 
+def _wait(fetch, done, timeout=60):
+    import time
+    deadline = time.monotonic() + timeout
+    while not done(fetch()):
+        if time.monotonic() > deadline:
+            raise RuntimeError("prepare: timed out waiting")
+        time.sleep(0.2)
+
+
+def _stopped(name):
+    """The VM is down (a user powers it off before an example that needs it down)."""
+    def step(runner):
+        vms = runner.connection().system_service().vms_service()
+        vm = vms.list(search="name=%s" % name)[0]
+        service = vms.vm_service(vm.id)
+        if vm.status not in (types.VmStatus.DOWN, types.VmStatus.IMAGE_LOCKED):
+            service.stop()
+        _wait(service.get, lambda v: v.status == types.VmStatus.DOWN)
+    return step
+
+
+def _all_stopped(host=None):
+    """Every VM (or every VM on ``host``) down: what an administrator does before taking a lone host or a whole
+    data center into maintenance (with no other host in the cluster, the Engine cannot migrate them)."""
+    def step(runner):
+        vms = runner.connection().system_service().vms_service()
+        for vm in vms.list(search=("host=%s" % host) if host else None):
+            if vm.status not in (types.VmStatus.DOWN, types.VmStatus.IMAGE_LOCKED):
+                vms.vm_service(vm.id).stop()
+        _wait(lambda: [v for v in vms.list(search=("host=%s" % host) if host else None)
+                       if v.status != types.VmStatus.DOWN], lambda left: not left)
+    return step
+
+
+def _snapshot(vm_name, description):
+    """A snapshot of the VM with the description an example looks for."""
+    def step(runner):
+        vms = runner.connection().system_service().vms_service()
+        vm = vms.list(search="name=%s" % vm_name)[0]
+        snaps = vms.vm_service(vm.id).snapshots_service()
+        found = [s for s in snaps.list() if s.description == description]
+        snap = found[0] if found else snaps.add(types.Snapshot(description=description))
+        _wait(snaps.snapshot_service(snap.id).get, lambda s: s.snapshot_status == types.SnapshotStatus.OK)
+    return step
+
+
+def _rename_sd(old, new):
+    def step(runner):
+        sds = runner.connection().system_service().storage_domains_service()
+        found = sds.list(search="name=%s" % old)
+        if found:
+            sds.storage_domain_service(found[0].id).update(types.StorageDomain(name=new))
+    return step
+
+
+def _user(user_name):
+    """A directory user added to the Engine (what ``ovirt_user`` or the Administration portal does)."""
+    def step(runner):
+        users = runner.connection().system_service().users_service()
+        if not users.list(search="usrname=%s" % user_name):
+            name, domain = user_name.rsplit("@", 1)
+            users.add(types.User(user_name=name, domain=types.Domain(name=domain)))
+    return step
+
+
+def _removed_vm(name):
+    """The VM is gone (a user removes what an earlier example left before an example that reuses its name)."""
+    def step(runner):
+        vms = runner.connection().system_service().vms_service()
+        for vm in vms.list(search="name=%s" % name):
+            service = vms.vm_service(vm.id)
+            if vm.status not in (types.VmStatus.DOWN, types.VmStatus.IMAGE_LOCKED):
+                service.stop()
+            _wait(service.get, lambda v: v.status == types.VmStatus.DOWN)
+            service.remove()
+    return step
+
+
+def _iscsi_domain(name, lun_id, dc="mydc", host="myhost"):
+    """A block (iSCSI) data domain attached to the data center, as add_iscsi_data_storage_domain.py makes one."""
+    def step(runner):
+        system = runner.connection().system_service()
+        sds = system.storage_domains_service()
+        found = sds.list(search="name=%s" % name)
+        sd = found[0] if found else sds.add(types.StorageDomain(
+            name=name, type=types.StorageDomainType.DATA, host=types.Host(name=host),
+            storage_format=types.StorageFormat.V4,
+            storage=types.HostStorage(type=types.StorageType.ISCSI, override_luns=True, volume_group=types.VolumeGroup(
+                logical_units=[types.LogicalUnit(id=lun_id, address="192.168.201.3", port=3260,
+                                                 target="iqn.2014-07.org.ovirt:storage")]))))
+        dcs = system.data_centers_service()
+        attached = dcs.data_center_service(dcs.list(search="name=%s" % dc)[0].id).storage_domains_service()
+        if not any(a.id == sd.id for a in attached.list()):
+            attached.add(types.StorageDomain(id=sd.id))
+        _wait(attached.storage_domain_service(sd.id).get, lambda d: d.status == types.StorageDomainStatus.ACTIVE)
+    return step
+
+
+def _template_version(base_name, number, vm_name="myvm"):
+    """Version ``number`` of a template, made from a VM (the Administration portal's "Make Template" with
+    "Create as a Template Sub-Version", or ovirt_template with ``version.base_template``)."""
+    def step(runner):
+        system = runner.connection().system_service()
+        templates = system.templates_service()
+        chain = templates.list(search="name=%s" % base_name)
+        if any(t.version.version_number == number for t in chain):
+            return
+        base = [t for t in chain if t.version.version_number == 1][0]
+        vm = system.vms_service().list(search="name=%s" % vm_name)[0]
+        tpl = templates.add(types.Template(name=base_name, vm=types.Vm(id=vm.id), version=types.TemplateVersion(
+            base_template=types.Template(id=base.id), version_name="version %d" % number)))
+        _wait(templates.template_service(tpl.id).get, lambda t: t.status == types.TemplateStatus.OK)
+    return step
+
+
+def _portal_quota(dc, name, storage):
+    """A quota with per-storage-domain limits, made in the Administration Portal. The REST API cannot make one:
+    a quota added through it has an unlimited global storage limit, and the Engine refuses a domain limit next to
+    a global one (QuotaValidator: "Limitation can not be configured as specific and general"); removing the global
+    limit brings it back (QuotaCRUDCommand.fillQuotaParameter). The simulator's admin API stands in for the
+    portal."""
+    def step(runner):
+        runner.sim.admin("POST", "quotas", {"data_center": dc, "name": name, "description": "My quota",
+                                            "storage": storage})
+    return step
+
+
 STEPS = {
+    # update_quota_limits.py replaces the "mydata" limit of "myquota" by a specific one: that works on a quota
+    # with per-domain limits on more than that domain (with one, removing it leaves none and the Engine puts an
+    # unlimited global limit back, which the specific one then conflicts with)
+    "portal quota myquota": _portal_quota("mydc", "myquota", {"mydata": 50, "bs-scsi-012": 50}),
+    "stop vms on myhost": _all_stopped("myhost"),
+    "stop all vms": _all_stopped(),
+    "remove vm myvm": _removed_vm("myvm"),
+    "remove vm myclonedvm": _removed_vm("myclonedvm"),
+    # extend_disk.py puts its disk on the block domain "bs-scsi-012" of the VM's data center
+    "iscsi sd bs-scsi-012": _iscsi_domain("bs-scsi-012", "36001405bs0scsi0120000000000000a"),
+    # add_vm_from_template_version.py looks for version 3 of "mytemplate"
+    "template version mytemplate 2": _template_version("mytemplate", 2),
+    "template version mytemplate 3": _template_version("mytemplate", 3),
     "vm myvm0": _vm("myvm0"),
+    "vm myvm1": _vm("myvm1"),
+    "vm myvm2": _vm("myvm2"),
+    "vm myvm3": _vm("myvm3"),
+    "user myuser@mydomain-authz": _user("myuser@mydomain-authz"),
+    "user user2@internal-authz": _user("user2@internal-authz"),
+    # add_iscsi_data_storage_domain.py names its domain "mydata" like the NFS example does; the Engine refuses a
+    # second domain of that name, so the administrator renames the NFS one first.
+    "rename sd mydata": _rename_sd("mydata", "mydata-nfs"),
+    "stop myvm": _stopped("myvm"),
+    "snapshot myvm mysnap": _snapshot("myvm", "mysnap"),
 }
 
 

@@ -81,7 +81,9 @@ def test_upgrade_check_mode_then_real_then_nothing_left(estate):
     check, real, again = three_ways(estate, up, "Upgrade")
     assert check["update_available"] and check["host_status"] == "up"
     codes = [e["code"] for e in real["events"]]
-    assert codes[-1] == 842 and 840 in codes and real["update_available"] is False
+    # The Engine drains the host, upgrades and reboots it, then (it was up) monitoring brings it back up.
+    assert 841 not in codes and codes.index(840) < codes.index(842) and real["update_available"] is False
+    assert real["host_status"] == "up" and host(estate, "host06")["status"] == "up"
     assert again["update_available"] is False
     assert not host(estate, "host06")["update_available"]
 
@@ -92,3 +94,13 @@ def test_update_check_reports_what_the_engine_found(estate):
     res = run.results("Check")[0]
     assert run.rc == 0 and res["update_available"] is False and [e["code"] for e in res["events"]][-1] == 885
     assert [r["path"].rsplit("/", 1)[-1] for r in run.mutating()] == ["upgradecheck"]
+
+
+def test_upgrade_from_maintenance_leaves_the_host_in_maintenance(estate):
+    run = run_playbook(estate, play(task("Drain", "sre.ovirt.host_maintenance", host="host09"),
+                                    task("Upgrade", "sre.ovirt.host_upgrade", host="host09")))
+    assert run.rc == 0, run.stdout[-3000:]
+    res = run.results("Upgrade")[0]
+    assert res["changed"] and res["host_status"] == "maintenance" and res["update_available"] is False
+    assert 842 in [e["code"] for e in res["events"]]
+    assert host(estate, "host09")["status"] == "maintenance" and not host(estate, "host09")["update_available"]

@@ -175,6 +175,11 @@ class Simulator:
         if head == "state" and method == "GET":
             with e.lock:
                 return 200, self._state()
+        if head == "quotas" and len(parts) == 1 and method == "POST":
+            with e.lock:   # the Administration Portal's quota dialog (quotas.py: portal_quota)
+                out = e.portal_quota(data)
+                e.persist()
+                return 200, out
         raise ApiError(404, "unknown admin endpoint /sim/%s" % path)
 
     def metrics_text(self):

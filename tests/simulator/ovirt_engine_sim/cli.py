@@ -3,9 +3,9 @@
 import argparse
 import json
 import os
+import select
 import signal
 import sys
-import threading
 
 
 def parse_listen(text):
@@ -35,20 +35,45 @@ def main(argv=None):
     from .app import Simulator
     sim = Simulator(args.state_dir, listen=args.listen, seed=args.seed, time_scale=args.time_scale,
                     clock_mode=args.clock, username=args.username, password=args.password)
-    done = threading.Event()
-
-    def on_signal(signum, frame):
-        done.set()
-
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
+    stop_requested = wait_for_signals((signal.SIGTERM, signal.SIGINT))
     sim.start()
     sys.stdout.write(json.dumps(sim.info()) + "\n")
     sys.stdout.flush()
-    while not done.wait(0.5):
-        pass
+    stop_requested()
     sim.stop()
     return 0
+
+
+def wait_for_signals(signums):
+    """Install handlers for ``signums`` and return a function that blocks until one of them arrives.
+
+    The handlers take no lock: a Python signal handler runs in the main thread between two bytecodes, possibly
+    while that thread holds a lock (``threading.Event.wait`` holds its condition's lock around each timed wait), so
+    a handler that calls ``Event.set()`` can deadlock. Here the C-level handler writes the signal number to a pipe
+    (``signal.set_wakeup_fd``) and the Python handler only records it; the waiter sleeps in ``select`` on the
+    pipe, which no handler can block."""
+    rfd, wfd = os.pipe()
+    os.set_blocking(wfd, False)
+    os.set_blocking(rfd, False)
+    signal.set_wakeup_fd(wfd, warn_on_full_buffer=False)
+    received = []
+
+    def on_signal(signum, frame):
+        received.append(signum)
+
+    for signum in signums:
+        signal.signal(signum, on_signal)
+
+    def wait():
+        while not received:
+            select.select([rfd], [], [], 1.0)
+            try:
+                while os.read(rfd, 64):
+                    pass
+            except BlockingIOError:
+                pass
+        return received[0]
+    return wait
 
 
 if __name__ == "__main__":

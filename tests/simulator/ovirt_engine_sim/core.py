@@ -112,6 +112,8 @@ class CoreMixin:
     def emit(self, code, description, severity="normal", vm=None, host=None, cluster=None,
              data_center=None, storage_domain=None, template=None, correlation_id=None, custom_id=None,
              origin="oVirt"):
+        if correlation_id is None:  # the request's Correlation-Id reaches what it causes
+            correlation_id = getattr(self, "request_correlation_id", None)
         self._event_index += 1
         idx = str(self._event_index)
         ev = T.Event(id=idx, index=int(idx), code=code, description=description, severity=SEVERITY[severity],
@@ -127,6 +129,8 @@ class CoreMixin:
         return ev
 
     def start_job(self, description, correlation_id=None):
+        if correlation_id is None:
+            correlation_id = getattr(self, "request_correlation_id", None)
         jid = new_id()
         now = self.now_dt()
         job = T.Job(id=jid, description=description, status=T.JobStatus.STARTED, start_time=now,
@@ -147,6 +151,8 @@ class CoreMixin:
         job.end_time = job.last_updated = now
         self.store.touch("jobs", jid)
         for step in self.store.list("job_steps", jid):
+            if step.status != T.StepStatus.STARTED:  # StepDao.updateJobStepsCompleted: open steps only
+                continue
             step.status = T.StepStatus.FINISHED if ok else T.StepStatus.FAILED
             step.end_time = now
             self.store.touch("job_steps", step.id)
@@ -168,10 +174,11 @@ class CoreMixin:
         return obj
 
     def by_name(self, coll, name):
-        for obj in self.store.list(coll):
-            if obj.name == name:
-                return obj
-        return None
+        found = [obj for obj in self.store.list(coll) if obj.name == name]
+        if coll == "templates" and len(found) > 1:
+            # GetVmTemplateByVmtName: the versions of a template share its name; the highest version answers
+            return max(found, key=lambda t: (t.version.version_number or 1) if t.version else 1)
+        return found[0] if found else None
 
     def resolve(self, coll, given, what, required=True):
         """Resolve a reference the client sent (by id or by name) to the stored object."""

@@ -7,9 +7,16 @@ from ovirtsdk4 import types as T
 from . import search as S
 from .core import CoreMixin, new_id
 from .hosts import HostsMixin
+from .infra import INFRA_FIELDS, InfraMixin
 from .model import COLLS, ApiError, bad_request, ref, render
 from .storage import StorageMixin
 from .vms import RUNNING, VmsMixin
+from .access import AccessMixin
+from .jobs import JobsMixin
+from .labels import LabelsMixin
+from .ova import OvaMixin
+from .quotas import QuotasMixin
+from .levels import LevelsMixin
 
 FAULT_KINDS = {
     "http_status": "answer a share (or count) of API requests with an HTTP status (default 503)",
@@ -92,6 +99,16 @@ def _event_ref(attr, coll):
     return get
 
 
+def _tpl_vms(e, o, f):
+    """Templates cross-referenced by VM (``vm.name=X``): the templates the VMs are based on."""
+    vms = [v for v in e.store.list("vms") if v.template is not None and v.template.id == o.id]
+    return [v.id if f.endswith(".id") else v.name for v in vms], "str"
+
+
+def _tpl_children(e, o, f):
+    return [sum(1 for v in e.store.list("vms") if v.template is not None and v.template.id == o.id)], "num"
+
+
 def _job_corr(e, o, f):
     cid = e.store.extra.get("jobs", {}).get(o.id, {}).get("correlation_id")
     return ([cid] if cid else []), "str"
@@ -104,8 +121,14 @@ def _mb(attr):
     return get
 
 
+# Search fields of the Engine's *ConditionFieldAutoCompleter / cross references for infrastructure (infra.py).
+_INFRA_HOST_FIELDS, _INFRA_CLUSTER_FIELDS, _INFRA_SD_FIELDS, _INFRA_DC_FIELDS, _INFRA_NETWORK_FIELDS = (
+    INFRA_FIELDS[k] for k in ("hosts", "clusters", "storagedomains", "datacenters", "networks"))
+
 FIELDS = {
     "vms": {"name": _names("vms"), "id": _attr("id"), "description": _attr("description"),
+            "pool": lambda e, o, f: ([e.store.get("vmpools", o.vm_pool.id).name] if o.vm_pool is not None and
+                                     e.store.get("vmpools", o.vm_pool.id) else [], "str"),
             "comment": _attr("comment"), "status": _attr("status", "enum"),
             "cluster": _refname("clusters", "cluster"), "clusters.name": _refname("clusters", "cluster"),
             "cluster.name": _refname("clusters", "cluster"), "host": _refname("hosts", "host"),
@@ -119,7 +142,8 @@ FIELDS = {
               "status": _attr("status", "enum"), "cluster": _refname("clusters", "cluster"),
               "cluster.name": _refname("clusters", "cluster"), "clusters.name": _refname("clusters", "cluster"),
               "update_available": _attr("update_available", "bool"),
-              "datacenter": _vm_dc, "spm_id": lambda e, o, f: ([o.spm.priority] if o.spm else [], "num")},
+              "datacenter": _vm_dc, "spm_id": lambda e, o, f: ([o.spm.priority] if o.spm else [], "num"),
+              **_INFRA_HOST_FIELDS},
     "events": {"type": _attr("code", "num"), "code": _attr("code", "num"), "severity": _attr("severity", "enum"),
                "id": _attr("id"), "vm.id": _event_ref("vm", "vms"), "vm.name": _event_ref("vm", "vms"),
                "vms.name": _event_ref("vm", "vms"), "host.id": _event_ref("host", "hosts"),
@@ -131,22 +155,39 @@ FIELDS = {
               "vm_names": _disk_vms, "storage.name": _disk_sd, "storage": _disk_sd, "storage.id": _disk_sd,
               "description": _attr("description")},
     "templates": {"name": _names("templates"), "id": _attr("id"), "status": _attr("status", "enum"),
-                  "cluster": _refname("clusters", "cluster")},
-    "storagedomains": {"name": _names("storagedomains"), "id": _attr("id"), "type": _attr("type", "enum")},
+                  "cluster": _refname("clusters", "cluster"), "comment": _attr("comment"),
+                  "description": _attr("description"), "datacenter": _vm_dc, "mem": _mb("memory"),
+                  "os": lambda e, o, f: ([o.os.type] if o.os and o.os.type else [], "str"),
+                  "creationdate": _attr("creation_time"), "childcount": _tpl_children,
+                  "vm.name": _tpl_vms, "vms.name": _tpl_vms, "vm.id": _tpl_vms},
+    "storagedomains": {"name": _names("storagedomains"), "id": _attr("id"), "type": _attr("type", "enum"),
+                       **_INFRA_SD_FIELDS},
     "clusters": {"name": _names("clusters"), "id": _attr("id"), "datacenter": _refname("datacenters", "data_center"),
-                 "datacenter.name": _refname("datacenters", "data_center")},
-    "datacenters": {"name": _names("datacenters"), "id": _attr("id"), "status": _attr("status", "enum")},
+                 "datacenter.name": _refname("datacenters", "data_center"), **_INFRA_CLUSTER_FIELDS},
+    "datacenters": {"name": _names("datacenters"), "id": _attr("id"), "status": _attr("status", "enum"),
+                    "clusters.name": lambda e, o, f: ([c.name for c in e.store.list("clusters")
+                                                       if c.data_center and c.data_center.id == o.id], "str"),
+                    **_INFRA_DC_FIELDS},
     "networks": {"name": _names("networks"), "id": _attr("id"),
-                 "datacenter": _refname("datacenters", "data_center")},
+                 "datacenter": _refname("datacenters", "data_center"), **_INFRA_NETWORK_FIELDS},
     "jobs": {"correlation_id": _job_corr, "status": _attr("status", "enum"), "description": _attr("description"),
              "id": _attr("id")},
     "tags": {"name": _names("tags"), "id": _attr("id")},
+    "vmpools": {"name": _names("vmpools"), "id": _attr("id"), "cluster": _refname("clusters", "cluster"),
+                "description": _attr("description"), "type": _attr("type", "enum")},
+    "instancetypes": {"name": _names("instancetypes"), "id": _attr("id"), "description": _attr("description")},
+    "users": {"name": _names("users"), "usrname": _attr("user_name"), "id": _attr("id"),
+              "lastname": _attr("last_name"), "email": _attr("email"), "department": _attr("department"),
+              "directory": lambda e, o, f: ([o.domain.name] if o.domain and o.domain.name else [], "str")},
+    "groups": {"name": _names("groups"), "id": _attr("id"),
+               "directory": lambda e, o, f: ([o.domain.name] if o.domain and o.domain.name else [], "str")},
     "vnicprofiles": {"name": _names("vnicprofiles"), "id": _attr("id")},
 }
 SEARCHABLE = set(FIELDS)
 
 
-class Engine(VmsMixin, HostsMixin, StorageMixin, CoreMixin):
+class Engine(InfraMixin, VmsMixin, HostsMixin, StorageMixin, AccessMixin, LabelsMixin, JobsMixin, OvaMixin,
+             QuotasMixin, LevelsMixin, CoreMixin):
     BLANK_ID = "00000000-0000-0000-0000-000000000000"
     FENCE_TYPES = ("ipmilan", "idrac", "ilo", "ilo2", "ilo3", "ilo4", "ilo5", "drac5", "drac7", "rsa", "rsb",
                    "apc", "apc_snmp", "bladecenter", "cisco_ucs", "eps", "hpblade", "redfish", "wti")
@@ -164,6 +205,7 @@ class Engine(VmsMixin, HostsMixin, StorageMixin, CoreMixin):
             self.store.set_meta("lazy_images", self.lazy_images)
             self.store.set_meta("seed", seed)
             seeds.SEEDS[seed](self)
+            self.schedule_update_checks()
             self.persist()
 
     # -- faults ---------------------------------------------------------------------------------
@@ -249,7 +291,7 @@ class Engine(VmsMixin, HostsMixin, StorageMixin, CoreMixin):
         if handler is not None:
             items = handler(parent, query) if COLLS[coll].parent is None else handler(parent, query)
         elif coll == "vms":
-            items = [render("vms", v) for v in self._searched("vms", query)]
+            items = [self.vm_rendered(v, query) for v in self._searched("vms", query)]
             return self._page(items, query, presorted=True)
         else:
             items = self.list_generic(coll, parent)
@@ -330,12 +372,11 @@ class Engine(VmsMixin, HostsMixin, StorageMixin, CoreMixin):
 
     # -- events ---------------------------------------------------------------------------------
     def add_events(self, parent, ev, query):
-        if not ev.description:
-            raise bad_request("Cannot add Event. The following field is required: description")
-        if ev.severity is None:
-            raise bad_request("Cannot add Event. The following field is required: severity")
-        if not ev.origin or ev.custom_id is None:
-            raise bad_request("Cannot add Event. External events need 'origin' and 'custom_id'")
+        missing = [f for f, v in (("origin", ev.origin), ("severity", ev.severity), ("customId", ev.custom_id),
+                                  ("description", ev.description)) if v is None]
+        if missing:  # BackendEventsResource.add: validateParameters
+            from .jobs import incomplete
+            raise incomplete("Event", missing)
         code = {T.LogSeverity.NORMAL: 12000, T.LogSeverity.WARNING: 12001,
                 T.LogSeverity.ERROR: 12002, T.LogSeverity.ALERT: 12003}[ev.severity]
         out = self.emit(code, ev.description, ev.severity.value, origin=ev.origin, custom_id=ev.custom_id,

@@ -35,9 +35,14 @@ class HostsMixin:
             raise conflict("Cannot edit Host. The specified name is already in use.")
         if host.cluster is not None and (host.cluster.id or host.cluster.name):
             cluster = self.resolve("clusters", host.cluster, "Host")
-            if cluster.id != stored.cluster.id and stored.status != H.MAINTENANCE:
-                raise conflict("Cannot edit Host. Host must be in maintenance to change its cluster.")
+            if cluster.id != stored.cluster.id and stored.status not in (H.MAINTENANCE, H.PENDING_APPROVAL):
+                # ChangeVDSClusterCommand: ObjectIdentityChecker allows clusterId only in maintenance
+                raise conflict("Cannot update Host. Host parameters cannot be modified while Host is operational.\n"
+                               "Please switch Host to Maintenance mode first.")
             host.cluster = ref("clusters", cluster.id)
+        pm = host.power_management
+        if pm is not None and pm.enabled and not self.store.list("host_agents", hid) and not pm.agents:
+            raise conflict("Cannot update Host. Power Management is enabled for Host but no Agent type selected.")
         merge(stored, host, skip=("status", "summary", "max_scheduling_memory", "nics", "agents", "statistics",
                                   "update_available", "spm", "memory", "cpu", "hosted_engine"))
         self.store.touch("hosts", hid)
@@ -79,8 +84,9 @@ class HostsMixin:
         x["maintenance_job"] = self.start_job("Moving Host %s to Maintenance" % host.name)
         self.emit(600 if reason else 620, "Host %s was switched to Maintenance mode by admin@internal-authz%s." % (
             host.name, " (Reason: %s)" % reason if reason else ""), host=host.id, cluster=host.cluster.id)
-        if host.status != H.UP:
-            # Non-responsive or failed hosts go straight to maintenance: their VMs are not migrated.
+        if host.status != H.UP or not self.vms_on_host(host.id):
+            # Non-responsive or failed hosts go straight to maintenance: their VMs are not migrated; a host without
+            # VMs has nothing to wait for.
             self.set_host_status(host, H.MAINTENANCE)
             self._maintenance_reached(host)
             return
@@ -196,11 +202,13 @@ class HostsMixin:
 
     def action_hosts_upgrade(self, parent, hid, action, query):
         host = self.must("hosts", hid)
-        if host.status not in (H.UP, H.MAINTENANCE):
-            raise conflict("Cannot upgrade Host. Host %s is %s." % (host.name, host.status.value))
+        if host.status not in (H.UP, H.MAINTENANCE, H.NON_OPERATIONAL):
+            raise conflict("Cannot upgrade Host. Valid Host statuses for upgrade are Up, Maintenance, and "
+                           "Non-Operational.")
         reboot = True if action.reboot is None else bool(action.reboot)
-        job = self.start_job("Upgrading Host %s" % host.name)
+        job = self.start_job("Upgrading Host %s" % host.name, correlation_id=action.correlation_id)
         x = self.store.x("hosts", hid)
+        x["upgrade_initial"] = host.status.value
         if host.status == H.UP:
             x["upgrade_reboot"] = reboot
             x["upgrade_job"] = job
@@ -241,10 +249,16 @@ class HostsMixin:
             self.schedule(float(self.tunables.get("host_reboot_seconds", 180)), "host_rebooted", host=host,
                           gen=gen, job=job)
         else:
-            self.set_host_status(obj, H.MAINTENANCE)
             self.emit(842, "Host %s upgrade was completed successfully." % obj.name, host=host,
                       cluster=obj.cluster.id)
-            self.end_job(job)
+            if x.pop("upgrade_initial", "maintenance") == "maintenance":
+                self.set_host_status(obj, H.MAINTENANCE)
+                self.end_job(job)
+            else:
+                # UpgradeHostInternalCommand: a host that was not in maintenance goes Initializing, then Up.
+                self.set_host_status(obj, H.INITIALIZING)
+                self.schedule(float(self.tunables.get("host_activate_seconds", 5)), "host_up", host=host, gen=gen,
+                              job=job)
 
     def timer_host_rebooted(self, host, gen, job=None):
         obj = self.store.get("hosts", host)
@@ -257,12 +271,20 @@ class HostsMixin:
             if job:
                 self.end_job(job, ok=False)
             return
-        # After an upgrade reboot the Engine returns the host to the status it had: maintenance.
-        self.set_host_status(obj, H.MAINTENANCE)
+        # SshHostRebootCommand: a host that was in maintenance before the upgrade stays there; any other comes
+        # back non-responsive and host monitoring brings it up once it answers.
+        initial = x.pop("upgrade_initial", "maintenance") if job else "maintenance"
         if job:
             self.emit(842, "Host %s upgrade was completed successfully." % obj.name, host=host,
                       cluster=obj.cluster.id)
-            self.end_job(job)
+        if initial in ("maintenance", "installing"):
+            self.set_host_status(obj, H.MAINTENANCE)
+            if job:
+                self.end_job(job)
+        else:
+            self.set_host_status(obj, H.NON_RESPONSIVE)
+            self.schedule(float(self.tunables.get("host_activate_seconds", 5)), "host_up", host=host, gen=gen,
+                          job=job, code=13)
 
     # -- fencing ---------------------------------------------------------------------------------
     def _bmc(self, host_id):
@@ -474,11 +496,10 @@ class HostsMixin:
             raise bad_request("Invalid value '%s' for field 'type': allowed fence agent types are %s" % (
                 agent.type, ", ".join(self.FENCE_TYPES)))
         if existing is None:
-            for f in ("address", "type"):
-                if not getattr(agent, f):
-                    raise bad_request("Cannot add Fence Agent. The following field is required: %s" % f)
-        if agent.order is not None and agent.order < 1:
-            raise bad_request("Cannot add Fence Agent. order must be >= 1")
+            # AddFenceAgentCommand: address, type, username and password are mandatory; order is not checked.
+            if not all(getattr(agent, f) is not None for f in ("address", "type", "username", "password")):
+                raise conflict("Cannot Add Fence-Agent. One or more mandatory parameters were not provided. "
+                               "Mandatory parameters are: type, order, ip, username, address, password.")
 
     def add_host_agents(self, hid, agent, query):
         host = self.must("hosts", hid)

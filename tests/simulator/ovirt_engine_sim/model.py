@@ -55,7 +55,8 @@ _HOST_LINKS = [("nics", "nics"), ("fenceagents", "agents"), ("statistics", "stat
 _DEFS = [
     # name, type, plural tag, singular tag, url segment, parent, links
     ("datacenters", T.DataCenter, "data_centers", "data_center", "datacenters", None,
-     [("storagedomains", "storage_domains"), ("clusters", "clusters"), ("networks", "networks")]),
+     [("storagedomains", "storage_domains"), ("clusters", "clusters"), ("networks", "networks"),
+      ("quotas", "quotas")]),
     ("clusters", T.Cluster, "clusters", "cluster", "clusters", None,
      [("affinitygroups", "affinity_groups"), ("networks", "networks"), ("permissions", "permissions")]),
     ("hosts", T.Host, "hosts", "host", "hosts", None, _HOST_LINKS),
@@ -65,9 +66,12 @@ _DEFS = [
      [("diskattachments", "disk_attachments"), ("nics", "nics"), ("permissions", "permissions"),
       ("tags", "tags")]),
     ("vms", T.Vm, "vms", "vm", "vms", None, _VM_LINKS),
-    ("disks", T.Disk, "disks", "disk", "disks", None, [("permissions", "permissions"), ("statistics", "statistics")]),
+    ("disks", T.Disk, "disks", "disk", "disks", None, [("permissions", "permissions"), ("statistics", "statistics"),
+                                                       ("disksnapshots", "disk_snapshots")]),
     ("networks", T.Network, "networks", "network", "networks", None, [("vnicprofiles", "vnic_profiles")]),
     ("vnicprofiles", T.VnicProfile, "vnic_profiles", "vnic_profile", "vnicprofiles", None, []),
+    ("networkfilters", T.NetworkFilter, "network_filters", "network_filter", "networkfilters", None, []),
+    ("systemoptions", T.SystemOption, "system_options", "system_option", "options", None, []),
     ("events", T.Event, "events", "event", "events", None, []),
     ("jobs", T.Job, "jobs", "job", "jobs", None, [("steps", "steps")]),
     ("schedulingpolicies", T.SchedulingPolicy, "scheduling_policies", "scheduling_policy",
@@ -76,10 +80,17 @@ _DEFS = [
      "operatingsystems", None, []),
     ("tags", T.Tag, "tags", "tag", "tags", None, []),
     ("imagetransfers", T.ImageTransfer, "image_transfers", "image_transfer", "imagetransfers", None, []),
+    ("vmpools", T.VmPool, "vm_pools", "vm_pool", "vmpools", None, [("permissions", "permissions")]),
+    ("instancetypes", T.InstanceType, "instance_types", "instance_type", "instancetypes", None,
+     [("graphicsconsoles", "graphics_consoles"), ("nics", "nics"), ("watchdogs", "watchdogs")]),
+    ("macpools", T.MacPool, "mac_pools", "mac_pool", "macpools", None, []),
+    ("clusterlevels", T.ClusterLevel, "cluster_levels", "cluster_level", "clusterlevels", None, [], False),  # levels.py
     # children (stored)
     ("vm_disk_attachments", T.DiskAttachment, "disk_attachments", "disk_attachment", "diskattachments", "vms", []),
-    ("vm_nics", T.Nic, "nics", "nic", "nics", "vms", [("statistics", "statistics")]),
-    ("vm_snapshots", T.Snapshot, "snapshots", "snapshot", "snapshots", "vms", []),
+    ("vm_nics", T.Nic, "nics", "nic", "nics", "vms", [("statistics", "statistics"),
+                                                       ("networkfilterparameters", "network_filter_parameters"),
+                                                       ("reporteddevices", "reported_devices")]),
+    ("vm_snapshots", T.Snapshot, "snapshots", "snapshot", "snapshots", "vms", [("disks", "disks")]),
     ("vm_tags", T.Tag, "tags", "tag", "tags", "vms", []),
     ("vm_checkpoints", T.Checkpoint, "checkpoints", "checkpoint", "checkpoints", "vms", []),
     ("vm_backups", T.Backup, "backups", "backup", "backups", "vms", []),
@@ -92,6 +103,20 @@ _DEFS = [
      "templates", []),
     ("template_nics", T.Nic, "nics", "nic", "nics", "templates", []),
     ("job_steps", T.Step, "steps", "step", "steps", "jobs", []),
+    ("datacenter_quotas", T.Quota, "quotas", "quota", "quotas", "datacenters",      # quotas.py
+     [("quotastoragelimits", "quota_storage_limits"), ("quotaclusterlimits", "quota_cluster_limits")]),
+    # access (access.py) and affinity labels (labels.py)
+    ("users", T.User, "users", "user", "users", None,
+     [("sshpublickeys", "ssh_public_keys"), ("permissions", "permissions"), ("roles", "roles"), ("tags", "tags"),
+      ("groups", "groups")]),
+    ("groups", T.Group, "groups", "group", "groups", None,
+     [("permissions", "permissions"), ("roles", "roles"), ("tags", "tags")]),
+    ("roles", T.Role, "roles", "role", "roles", None, [("permits", "permits")]),
+    ("domains", T.Domain, "domains", "domain", "domains", None, [("users", "users"), ("groups", "groups")]),
+    ("permissions", T.Permission, "permissions", "permission", "permissions", None, []),
+    ("user_ssh_public_keys", T.SshPublicKey, "ssh_public_keys", "ssh_public_key", "sshpublickeys", "users", []),
+    ("affinitylabels", T.AffinityLabel, "affinity_labels", "affinity_label", "affinitylabels", None,
+     [("vms", "vms"), ("hosts", "hosts")]),
 ]
 
 COLLS = {}
@@ -110,8 +135,18 @@ VIEWS = {
     ("vms", "statistics"): (T.Statistic, "statistics"),
     ("hosts", "statistics"): (T.Statistic, "statistics"),
     ("disks", "statistics"): (T.Statistic, "statistics"),
+    ("disks", "disksnapshots"): (T.DiskSnapshot, "disk_snapshots"),    # ova.py
+    ("datacenter_quotas", "quotastoragelimits"): (T.QuotaStorageLimit, "quota_storage_limits"),    # quotas.py
+    ("datacenter_quotas", "quotaclusterlimits"): (T.QuotaClusterLimit, "quota_cluster_limits"),
+    ("clusterlevels", "clusterfeatures"): (T.ClusterFeature, "cluster_features"),
+    ("vm_snapshots", "disks"): (T.Disk, "disks"),
     ("vm_nics", "statistics"): (T.Statistic, "statistics"),
+    ("vm_nics", "networkfilterparameters"): (T.NetworkFilterParameter, "network_filter_parameters"),
+    ("vm_nics", "reporteddevices"): (T.ReportedDevice, "reported_devices"),
     ("vms", "cdroms"): (T.Cdrom, "cdroms"),
+    ("instancetypes", "graphicsconsoles"): (T.GraphicsConsole, "graphics_consoles"),
+    ("instancetypes", "nics"): (T.Nic, "nics"),
+    ("instancetypes", "watchdogs"): (T.Watchdog, "watchdogs"),
     ("vms", "graphicsconsoles"): (T.GraphicsConsole, "graphics_consoles"),
     ("vms", "watchdogs"): (T.Watchdog, "watchdogs"),
     ("vms", "hostdevices"): (T.HostDevice, "host_devices"),
@@ -132,6 +167,13 @@ VIEWS = {
 }
 for _p in ("vms", "hosts", "clusters", "templates", "disks", "storagedomains"):
     VIEWS[(_p, "permissions")] = (T.Permission, "permissions")
+for _p in ("datacenters", "networks", "users", "groups", "vnicprofiles"):  # access.py
+    VIEWS[(_p, "permissions")] = (T.Permission, "permissions")
+VIEWS.update({("roles", "permits"): (T.Permit, "permits"), ("users", "roles"): (T.Role, "roles"),
+              ("groups", "roles"): (T.Role, "roles"), ("users", "groups"): (T.Group, "groups"),
+              ("domains", "users"): (T.User, "users"), ("domains", "groups"): (T.Group, "groups"),
+              ("affinitylabels", "vms"): (T.Vm, "vms"), ("affinitylabels", "hosts"): (T.Host, "hosts")})
+VIEWS[("hosts", "storage")] = (T.HostStorage, "host_storages")   # infra.py: the LUNs the hosts see
 
 
 def ref(coll, oid, parent_id=None, **fields):
@@ -164,7 +206,10 @@ def merge(target, source, skip=()):
         if val is None or name in skip or name in ("href", "id"):
             continue
         cur = getattr(target, key, None)
-        if isinstance(val, ovirtsdk4.Struct) and isinstance(cur, type(val)) and not isinstance(val, list):
+        if isinstance(val, ovirtsdk4.Struct) and isinstance(cur, type(val)) and getattr(val, "id", None) is not None \
+                and val.id != getattr(cur, "id", None):
+            setattr(target, key, val)   # a reference to another object: replace it, do not merge into the old one
+        elif isinstance(val, ovirtsdk4.Struct) and isinstance(cur, type(val)) and not isinstance(val, list):
             merge(cur, val)
         else:
             setattr(target, key, val)

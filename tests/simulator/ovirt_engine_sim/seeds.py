@@ -16,6 +16,17 @@ OPERATING_SYSTEMS = [
     ("windows_2022", "Windows 2022 x64"),
 ]
 SCHEDULING_POLICIES = ["none", "evenly_distributed", "power_saving", "vm_evenly_distributed", "cluster_maintenance"]
+# The libvirt nwfilters the Engine lists under /networkfilters; vdsm-no-mac-spoofing is the default filter of new vNIC
+# profiles (EnableMACAntiSpoofingFilterRules).
+NETWORK_FILTERS = ["allow-arp", "allow-dhcp", "allow-dhcp-server", "allow-incoming-ipv4", "allow-ipv4", "clean-traffic",
+                   "clean-traffic-gateway", "no-arp-ip-spoofing", "no-arp-mac-spoofing", "no-arp-spoofing",
+                   "no-ip-multicast", "no-ip-spoofing", "no-mac-broadcast", "no-mac-spoofing", "no-other-l2-traffic",
+                   "no-other-rarp-traffic", "qemu-announce-self", "qemu-announce-self-rarp", "vdsm-no-mac-spoofing"]
+DEFAULT_NETWORK_FILTER = "vdsm-no-mac-spoofing"
+# Configuration options the Engine lets users read (ConfigValues with ClientAccessLevel User) whose values this
+# simulator follows: search page size, new storage domains' space thresholds, the highest HA priority.
+SYSTEM_OPTIONS = {"SearchResultsLimit": "100", "WarningLowSpaceIndicator": "10", "CriticalSpaceActionBlocker": "5",
+                  "VmPriorityMaxValue": "100"}
 
 
 def sid(kind, name):
@@ -32,19 +43,31 @@ def _common(engine, dc_name="Default"):
         policy = T.SchedulingPolicy(id=sid("sp", name), name=name, description=name,
                                     default_policy=name == "none", locked=True)
         st.put("schedulingpolicies", policy)
+    for name in NETWORK_FILTERS:
+        st.put("networkfilters", T.NetworkFilter(id=sid("nwfilter", name), name=name,
+                                                 version=T.Version(major=4, minor=0, build=0, revision=0)))
+    for name, value in SYSTEM_OPTIONS.items():
+        st.put("systemoptions", T.SystemOption(id=name, name=name, values=[
+            T.SystemOptionValue(value=value, version="general")]))
     st.put("tags", T.Tag(id="00000000-0000-0000-0000-000000000000", name="root", description="root"))
+    from .infra import DEFAULT_MAC_POOL
+    st.put("macpools", T.MacPool(id=DEFAULT_MAC_POOL, name="Default", description="Default MAC pool",
+                                 allow_duplicates=False, default_pool=True,
+                                 ranges=[T.Range(from_="56:6f:00:00:00:00", to="56:6f:ff:ff:ff:ff")]))
     dc = T.DataCenter(id=sid("dc", dc_name), name=dc_name, description="The default Data Center", local=False,
                       status=T.DataCenterStatus.UP, storage_format=T.StorageFormat.V5,
                       version=T.Version(major=4, minor=7),
                       supported_versions=[T.Version(major=4, minor=7)],
-                      quota_mode=T.QuotaModeType.DISABLED)
+                      quota_mode=T.QuotaModeType.DISABLED, comment="",
+                      mac_pool=ref("macpools", DEFAULT_MAC_POOL))
     st.put("datacenters", dc)
     net = T.Network(id=sid("net", "ovirtmgmt"), name="ovirtmgmt", description="Management Network",
                     data_center=ref("datacenters", dc.id), mtu=0, stp=False, required=True,
                     usages=[T.NetworkUsage.VM, T.NetworkUsage.MANAGEMENT])
     st.put("networks", net)
     st.put("vnicprofiles", T.VnicProfile(id=sid("vnic", "ovirtmgmt"), name="ovirtmgmt", description="",
-                                         network=ref("networks", net.id), port_mirroring=False,
+                                         network=ref("networks", net.id), port_mirroring=False, migratable=True,
+                                         network_filter=ref("networkfilters", sid("nwfilter", DEFAULT_NETWORK_FILTER)),
                                          pass_through=T.VnicPassThrough(mode=T.VnicPassThroughMode.DISABLED)))
     return dc
 
@@ -63,7 +86,19 @@ def new_cluster(engine, name, dc_id):
                                        skip_if_gluster_bricks_up=False, skip_if_gluster_quorum_not_met=False),
         scheduling_policy=ref("schedulingpolicies", sid("sp", "none")),
         migration=T.MigrationOptions(auto_converge=T.InheritableBoolean.INHERIT,
-                                     compressed=T.InheritableBoolean.INHERIT),
+                                     compressed=T.InheritableBoolean.INHERIT,
+                                     encrypted=T.InheritableBoolean.INHERIT,
+                                     bandwidth=T.MigrationBandwidth(assignment_method=T.MigrationBandwidthAssignmentMethod.AUTO),
+                                     policy=T.MigrationPolicy(id="80554327-0569-496b-bdeb-fcbbf52b827b"),
+                                     parallel_migrations_policy=T.ParallelMigrationsPolicy.DISABLED),
+        ksm=T.Ksm(enabled=True, merge_across_nodes=True),
+        mac_pool=ref("macpools", "58ca604b-017d-0374-0220-00000000014e"),
+        serial_number=T.SerialNumber(policy=T.SerialNumberPolicy.HOST),
+        comment="", tunnel_migration=False, fips_mode=T.FipsMode.DISABLED,
+        bios_type=T.BiosType.Q35_OVMF, log_max_memory_used_threshold=95,
+        log_max_memory_used_threshold_type=T.LogMaxMemoryUsedThresholdType.PERCENTAGE,
+        required_rng_sources=[T.RngSource.URANDOM], custom_scheduling_policy_properties=[],
+        gluster_tuned_profile="", upgrade_in_progress=False, upgrade_percent_complete=0,
         threads_as_cores=False, trusted_service=False, virt_service=True, gluster_service=False,
         firewall_type=T.FirewallType.FIREWALLD, switch_type=T.SwitchType.LEGACY)
     engine.store.put("clusters", c)
@@ -78,9 +113,12 @@ def new_host(engine, name, cluster_id, index, memory=64 * GIB, cores=16, spm=Fal
         protocol=T.HostProtocol.STOMP, type=T.HostType.RHEL, update_available=False,
         cpu=T.Cpu(name="Intel(R) Xeon(R) Gold 6338", speed=2000.0,
                   topology=T.CpuTopology(sockets=2, cores=cores // 2, threads=1)),
-        os=T.OperatingSystem(type="RHEL", version=T.Version(full_version="9.4 - 1.el9", major=9, minor=4)),
+        os=T.OperatingSystem(type="RHEL", version=T.Version(full_version="9.4 - 1.el9", major=9, minor=4),
+                             custom_kernel_cmdline="", reported_kernel_cmdline="BOOT_IMAGE=/vmlinuz root=/dev/sda1"),
         version=T.Version(full_version="vdsm-4.50.5", major=4, minor=50),
-        power_management=T.PowerManagement(enabled=True, kdump_detection=True, automatic_pm_enabled=True,
+        # Power management needs a fence agent (the Engine refuses "enabled" without one): the seed has the BMC,
+        # the administrator adds the agent and enables power management.
+        power_management=T.PowerManagement(enabled=False, kdump_detection=True, automatic_pm_enabled=True,
                                            pm_proxies=[T.PmProxy(type=T.PmProxyType.CLUSTER),
                                                        T.PmProxy(type=T.PmProxyType.DC)]),
         spm=T.Spm(priority=5, status=T.SpmStatus.SPM if spm else T.SpmStatus.NONE),

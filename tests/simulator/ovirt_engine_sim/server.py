@@ -21,9 +21,13 @@ from .model import CHILD, COLLS, TOP, VIEWS, ApiError
 from .search import SearchError
 
 GENERIC_UPDATE = {"datacenters", "networks", "vnicprofiles", "tags", "host_nics", "operatingsystems"}
-GENERIC_REMOVE = {"host_agents", "cluster_affinity_groups", "vnicprofiles", "networks", "template_nics", "jobs"}
+GENERIC_REMOVE = {"host_agents", "cluster_affinity_groups", "vnicprofiles", "networks", "template_nics"}
 SSO_TOKEN = "/ovirt-engine/sso/oauth/token"
 SSO_LOGOUT = "/ovirt-engine/services/sso-logout"
+HEALTH = "/ovirt-engine/services/health"
+# What an add leaves locked while its (simulated) async tasks run; ``Expect: 201-created`` waits for them.
+_LOCKED = {"image_locked", "locked"}
+EXPECT_WAIT_SECONDS = 600.0
 
 
 class Target:
@@ -92,9 +96,15 @@ def check_enums(elem, obj, where):
             check_enums(child, val, "%s.%s" % (where, tag))
 
 
-def parse_body(body, expected=None, what="request"):
+def parse_body(body, expected=None, what="request", json_in=False):
     if not body or not body.strip():
         raise ApiError(400, "Request body is empty", reason="Request syntactically incorrect.")
+    if json_in:
+        from .jsonwire import json_to_xml, root_tag_of
+        try:
+            body = json_to_xml(body, what if what != "request" or expected is None else root_tag_of(expected))
+        except ValueError as exc:
+            raise ApiError(400, str(exc), reason="Request syntactically incorrect.")
     try:
         obj = Reader.read(body)
         root = ET.fromstring(body)
@@ -116,15 +126,42 @@ class Api:
 
     def __init__(self, engine):
         self.engine = engine
+        self._json_in = False
 
     def handle(self, method, segs, query, body, headers):
         e = self.engine
         with e.lock:
             e.tick()
+            # What this request causes (events, jobs) carries its correlation id, as in the Engine
+            # (BackendResource.setCorrelationId → CorrelationIdTracker).
+            e.request_correlation_id = headers.get("Correlation-Id") or query.get("correlation_id") or None
+            self._json_in = (headers.get("Content-Type") or "").split(";")[0].strip().lower() == "application/json"
             try:
                 return self._dispatch(method, segs, query, body, headers)
             finally:
+                e.request_correlation_id = None
                 e.persist()
+
+    def _parse(self, body, expected, what="request"):
+        return parse_body(body, expected, what, self._json_in)
+
+    def _await_unlocked(self, c, parent, obj, query):
+        """``Expect: 201-created``: the Engine waits for the add's async tasks before answering
+        (AbstractBackendCollectionResource.fetchCreatedEntity → awaitCompletion)."""
+        e = self.engine
+        deadline = time.monotonic() + EXPECT_WAIT_SECONDS
+        while str(getattr(getattr(obj, "status", None), "value", "")) in _LOCKED and time.monotonic() < deadline:
+            e.tick()
+            handler = getattr(e, "get_" + c.name, None)
+            try:
+                obj = handler(parent, obj.id, {}) if handler else e.get_generic(c.name, obj.id, parent)
+            except ApiError:
+                break
+            if str(getattr(getattr(obj, "status", None), "value", "")) not in _LOCKED:
+                break
+            delay = e.next_due_real()
+            e.cond.wait(timeout=0.5 if delay is None else min(max(delay, 0.001), 0.5))
+        return obj
 
     def _dispatch(self, method, segs, query, body, headers):
         e = self.engine
@@ -147,8 +184,11 @@ class Api:
                 handler = getattr(e, "add_" + c.name, None)
                 if handler is None:
                     raise ApiError(405, "Cannot add to %s" % c.url)
-                obj = parse_body(body, c.type, c.singular)
-                return 201, Writer.write(handler(t.parent, obj, query))
+                obj = self._parse(body, c.type, c.singular)
+                created = handler(t.parent, obj, query)
+                if "201-created" in (headers.get("Expect") or "").lower():
+                    created = self._await_unlocked(c, t.parent, created, query)
+                return 201, Writer.write(created)
             raise ApiError(405, "Method not allowed")
         if t.kind == "entity":
             c = t.coll
@@ -159,7 +199,7 @@ class Api:
                 return 200, Writer.write(obj)
             if method == "PUT":
                 handler = getattr(e, "update_" + c.name, None)
-                obj = parse_body(body, c.type, c.singular)
+                obj = self._parse(body, c.type, c.singular)
                 if handler is None:
                     if c.name not in GENERIC_UPDATE:
                         raise ApiError(405, "Cannot update %s" % c.singular)
@@ -177,16 +217,22 @@ class Api:
                     e.remove_generic(c.name, t.oid, t.parent)
                 else:
                     handler(t.parent, t.oid, query)
+                if query.get("async", "").lower() == "true" or \
+                        "202-accepted" in (headers.get("Expect") or "").lower():
+                    return 202, ""  # BackendResource.performNonBlockingAction: 202, no body
                 return 200, Writer.write(T.Action(status="complete"))
             raise ApiError(405, "Method not allowed")
         if t.kind == "action":
             if method != "POST":
-                raise ApiError(405, "Method not allowed")
+                # not an action but an unknown sub-collection (or an action read with GET): no such resource
+                e.must(t.coll.name, t.oid, t.parent)
+                raise ApiError(404)
             handler = getattr(e, "action_%s_%s" % (t.coll.name, t.name), None)
             if handler is None:
                 e.must(t.coll.name, t.oid, t.parent)
                 raise ApiError(404)
-            action = parse_body(body, T.Action, "action")
+            action = self._parse(body, T.Action, "action")
+            action.body_correlation_id = action.correlation_id     # <correlation_id> (ClusterUpgradeParameters)
             action.correlation_id = headers.get("Correlation-Id") or query.get("correlation_id")
             return 200, Writer.write(handler(t.parent, t.oid, action, query))
         key = "%s_%s" % (t.owner.name, t.name)
@@ -200,7 +246,7 @@ class Api:
                 handler = getattr(e, "viewadd_" + key, None)
                 if handler is None:
                     raise ApiError(405, "Cannot add to %s" % t.name)
-                obj = parse_body(body, VIEWS[(t.owner.name, t.name)][0])
+                obj = self._parse(body, VIEWS[(t.owner.name, t.name)][0])
                 return 201, Writer.write(handler(t.owner_id, obj, query))
             raise ApiError(405, "Method not allowed")
         if t.kind == "view_entity":
@@ -212,6 +258,12 @@ class Api:
                     if item.id == t.oid:
                         return 200, Writer.write(item)
                 raise ApiError(404)
+            if method == "PUT":
+                handler = getattr(e, "viewupdate_" + key, None)
+                if handler is None:
+                    raise ApiError(405, "Cannot update %s" % t.name)
+                obj = self._parse(body, VIEWS[(t.owner.name, t.name)][0])
+                return 200, Writer.write(handler(t.owner_id, t.oid, obj, query))
             if method == "DELETE":
                 handler = getattr(e, "viewremove_" + key, None)
                 if handler is None:
@@ -223,7 +275,8 @@ class Api:
             handler = getattr(e, "viewaction_%s_%s" % (key, t.parent), None)
             if method != "POST" or handler is None:
                 raise ApiError(404)
-            action = parse_body(body, T.Action, "action")
+            action = self._parse(body, T.Action, "action")
+            action.correlation_id = headers.get("Correlation-Id") or query.get("correlation_id")
             return 200, Writer.write(handler(t.owner_id, t.oid, action, query))
         raise ApiError(404)
 
@@ -255,8 +308,9 @@ class Api:
         val = getattr(obj, attr, None) if hasattr(obj, attr) else None
         seg = dict((a, s) for s, a in c.links).get(attr) if c else None
         if seg is not None:
-            if isinstance(val, list) and len(val) and val[0].href and not rest:
-                return  # already followed
+            if isinstance(val, list) and len(val) and val[0].href and getattr(val[0], "name", None) is not None \
+                    and not rest:
+                return  # already followed (a list of bare references is not: follow replaces it)
             child = CHILD.get((coll, seg))
             if child is not None:
                 items = self.engine.list_coll(child.name, obj.id, {})
@@ -366,6 +420,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def do_DELETE(self):
         self._handle("DELETE")
 
+    def do_HEAD(self):
+        self._handle("HEAD")
+
     # -- plumbing --------------------------------------------------------------------------------
     def _read_body(self):
         length = int(self.headers.get("Content-Length") or 0)
@@ -405,6 +462,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 status = self._sso_token(body)
             elif path == SSO_LOGOUT and method == "POST":
                 status = self._sso_logout(body)
+            elif path == HEALTH and method in ("GET", "HEAD"):
+                # HealthStatus servlet: no authentication, text/html
+                status = self._send(200, "DB Up!Welcome to Health Status!", "text/html")
             elif path == API_PREFIX or path.startswith(API_PREFIX + "/"):
                 status, fault = self._api(method, path, query, body)
             elif path == "/sim" or path.startswith("/sim/"):
@@ -442,19 +502,67 @@ class Handler(http.server.BaseHTTPRequestHandler):
         return self._send(200, "{}", "application/json")
 
     # -- API ----------------------------------------------------------------------------------------
+    def _prefer(self):
+        """FiltersHelper.getPrefer: the ``Prefer`` header's ``persistent-auth`` and ``new-auth`` elements."""
+        words = set()
+        for value in self.headers.get_all("Prefer") or []:
+            for part in value.split(","):
+                words.add(part.split(";")[0].split("=")[0].strip().lower())
+        return words
+
+    def _session_cookie(self):
+        for value in self.headers.get_all("Cookie") or []:
+            for part in value.split(";"):
+                name, dummy, val = part.strip().partition("=")
+                if name == "JSESSIONID":
+                    return val
+        return None
+
     def _api(self, method, path, query, body):
         sim = self.server.sim
+        # VersionFilter: /v4 in the path, else the Version header, else the default (4); others are a 400
+        segs = [s for s in path[len(API_PREFIX):].split("/") if s]
+        versioned = bool(segs) and segs[0][:1] == "v" and segs[0][1:].isdigit()
+        version = segs[0][1:] if versioned else (self.headers.get("Version") or "4").strip()
+        if versioned:
+            segs = segs[1:]
+        if version != "4":
+            return self._send(400, "", "text/html"), "unsupported_version"
+        # Sessions (RestApiSessionValidationFilter / RestApiSessionMgmtFilter): with ``Prefer: persistent-auth``
+        # the request's engine session is kept in an HTTP session (JSESSIONID cookie) that later requests may
+        # use instead of credentials; a request without it (or with ``new-auth``) drops the HTTP session.
+        prefer = self._prefer()
+        persistent = "persistent-auth" in prefer
+        cookie = self._session_cookie()
+        sessions = self.server.sessions
+        if cookie and (not persistent or "new-auth" in prefer):
+            sessions.pop(cookie, None)
+            cookie = None
         auth = self.headers.get("Authorization", "")
-        token = auth[7:] if auth.startswith("Bearer ") else None
+        token = auth[7:].strip() if auth.startswith("Bearer ") else None
+        basic = False
         if token is None and auth.startswith("Basic "):
             try:
                 user, dummy, pw = base64.b64decode(auth[6:]).decode().partition(":")
             except ValueError:
                 user = pw = None
             token = sim.issue_token() if (user == sim.username and pw == sim.password) else None
+            basic = token is not None
+        if token is None and cookie and cookie in sessions:
+            token = sessions[cookie]
         if not sim.token_valid(token):
+            if cookie:
+                sessions.pop(cookie, None)
             return self._send(401, Writer.write(T.Fault(reason="Unauthorized", detail="Invalid or expired token")),
                               extra={"WWW-Authenticate": 'Bearer realm="ovirt"'}), "unauthorized"
+        extra = {}
+        if persistent and (cookie is None or sessions.get(cookie) != token):
+            cookie = secrets.token_urlsafe(24)
+            sessions[cookie] = token
+            extra["Set-Cookie"] = "JSESSIONID=%s; Path=/ovirt-engine/api; Secure; HttpOnly" % cookie
+        elif basic and not persistent:
+            # a Basic-authenticated request without persistence logs its engine session out afterwards
+            self._revoke_after = token
         fault = sim.pick_api_fault(method, path)
         if fault is not None:
             kind = fault["kind"]
@@ -467,20 +575,55 @@ class Handler(http.server.BaseHTTPRequestHandler):
             elif kind == "drop_connection" and fault.get("when", "before") == "before":
                 self._drop()
                 return 0, "drop_before"
-        segs = [s for s in path[len(API_PREFIX):].split("/") if s]
         try:
-            status, xml = sim.api.handle(method, segs, query, body, self.headers)
+            status, xml = sim.api.handle("GET" if method == "HEAD" else method, segs, query, body, self.headers)
         except ApiError as err:
             status = err.status
             xml = fault_xml(err) if (err.detail or err.status != 404) else ""
         except SearchError as err:
             status, xml = 400, fault_xml(ApiError(400, "[%s]" % err))
+        except Exception as err:  # noqa: BLE001 - a simulator bug: answer like the Engine's generic 500
+            import sys
+            import traceback
+            traceback.print_exc(file=sys.stderr)
+            status, xml = 500, fault_xml(ApiError(500, "%s: %s" % (type(err).__name__, err),
+                                                  reason="Internal Server Error"))
+        finally:
+            revoke = getattr(self, "_revoke_after", None)
+            if revoke:
+                self._revoke_after = None
+                sim.revoke_token(revoke)
         if fault is not None and fault["kind"] == "drop_connection":
             self._drop()
             return 0, "drop_after"
-        if status == 404 and not xml:
-            return self._send(404, "", "text/plain"), None
-        return self._send(status, xml), None
+        if not xml:
+            return self._send(status, "", "text/plain", extra), None
+        if versioned:  # Current.getAbsolutePath: links keep the version given in the URL
+            xml = xml.replace('href="%s/' % API_PREFIX, 'href="%s/v4/' % API_PREFIX)
+        if self._wants_json():
+            from .jsonwire import xml_to_json
+            return self._send(status, xml_to_json(xml), "application/json", extra), None
+        return self._send(status, xml, extra=extra), None
+
+    def _wants_json(self):
+        """JAX-RS content negotiation between the API's two media types, by the Accept header's order/q."""
+        best, best_q = "xml", -1.0
+        for i, part in enumerate((self.headers.get("Accept") or "").split(",")):
+            media, dummy, params = part.strip().partition(";")
+            media = media.strip().lower()
+            q = 1.0
+            for param in params.split(";"):
+                k, dummy, v = param.strip().partition("=")
+                if k == "q":
+                    try:
+                        q = float(v)
+                    except ValueError:
+                        q = 0.0
+            kind = "json" if media == "application/json" else "xml" if media in ("application/xml", "text/xml") \
+                else None
+            if kind and q > best_q:
+                best, best_q = kind, q
+        return best == "json"
 
     # -- admin ------------------------------------------------------------------------------------
     def _admin(self, method, path, query, body):
@@ -519,18 +662,23 @@ class Server(http.server.ThreadingHTTPServer):
 
     def __init__(self, addr, sim, ssl_context):
         self.sim = sim
+        self.sessions = {}          # JSESSIONID -> SSO token (Prefer: persistent-auth)
         self.ssl_context = ssl_context
         family = socket.AF_INET6 if ":" in addr[0] else socket.AF_INET
         self.address_family = family
         super().__init__(addr, Handler)
 
     def get_request(self):
-        sock, addr = self.socket.accept()
-        return self.ssl_context.wrap_socket(sock, server_side=True, do_handshake_on_connect=False), addr
+        return self.socket.accept()
 
     def finish_request(self, request, client_address):
         try:
             request.settimeout(30)
+            first = request.recv(1, socket.MSG_PEEK)
+            if first and first != b"\x16":  # not a TLS handshake: plain HTTP on the HTTPS port
+                self._redirect_plain(request)
+                return
+            request = self.ssl_context.wrap_socket(request, server_side=True, do_handshake_on_connect=False)
             request.do_handshake()
         except (ssl.SSLError, OSError):
             try:
@@ -538,7 +686,41 @@ class Server(http.server.ThreadingHTTPServer):
             except OSError:
                 pass
             return
-        super().finish_request(request, client_address)
+        try:
+            super().finish_request(request, client_address)
+        finally:
+            self.shutdown_request(request)  # the TLS socket (the caller only knows the raw one)
+
+    def _redirect_plain(self, sock):
+        """http:// to the Engine is sent to https:// (the Engine's web apps require a confidential
+        transport); here both arrive on one port, so a plain request gets a 302 to the same URL over TLS."""
+        try:
+            data = b""
+            while b"\r\n\r\n" not in data and len(data) < 65536:
+                chunk = sock.recv(4096)
+                if not chunk:
+                    break
+                data += chunk
+            lines = data.decode("latin-1").split("\r\n")
+            parts = lines[0].split(" ")
+            target = parts[1] if len(parts) >= 2 else "/"
+            host = next((ln.split(":", 1)[1].strip() for ln in lines[1:] if ln.lower().startswith("host:")), None)
+            if not host:
+                addr = self.server_address
+                host = "%s:%d" % ("[%s]" % addr[0] if ":" in addr[0] else addr[0], addr[1])
+            location = "https://%s%s" % (host, target)
+            body = ("<html><head><title>302 Found</title></head><body><h1>Found</h1><p>The document has moved "
+                    "<a href=\"%s\">here</a>.</p></body></html>" % location).encode()
+            sock.sendall(b"HTTP/1.1 302 Found\r\nLocation: " + location.encode("latin-1") +
+                         b"\r\nContent-Type: text/html; charset=iso-8859-1\r\nContent-Length: " +
+                         str(len(body)).encode() + b"\r\nConnection: close\r\n\r\n" + body)
+        except OSError:
+            pass
+        finally:
+            try:
+                sock.close()
+            except OSError:
+                pass
 
     def handle_error(self, request, client_address):  # no tracebacks for clients hanging up
         import sys

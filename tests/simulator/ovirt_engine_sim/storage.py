@@ -82,28 +82,60 @@ class StorageMixin:
         return self._dc_sd_view(dc_id, sd)
 
     def viewadd_datacenters_storagedomains(self, dc_id, sd, query):
-        self.must("datacenters", dc_id)
-        stored = self.resolve("storagedomains", sd, "Storage Domain")
+        dc = self.must("datacenters", dc_id)
+        stored = self.resolve("storagedomains", sd, "Storage")
         x = self.store.x("storagedomains", stored.id)
         if x.get("data_center"):
             raise conflict("Cannot attach Storage. Storage Domain %s is already attached to a Data Center." % stored.name)
+        hosts = [h for h in self.store.list("hosts") if h.status == T.HostStatus.UP and h.cluster is not None and
+                 getattr(self.store.get("clusters", h.cluster.id), "data_center", None) is not None and
+                 self.store.get("clusters", h.cluster.id).data_center.id == dc_id]
+        if not hosts:
+            raise conflict("Cannot attach Storage. There is no active Host in the Data Center.")
+        master = self.dc_master(dc_id)
+        if stored.type == T.StorageDomainType.DATA:
+            if master is None:
+                stored.master = True
+        elif master is None:
+            raise conflict("Cannot attach Storage. The Data Center must have an active master Data Domain before "
+                           "other Storage Domains can be attached.")
         x["data_center"] = dc_id
-        x["status"] = "active"
+        x["status"] = "locked"
         self.store.touch("storagedomains", stored.id)
-        self.emit(966, "Storage Domain %s was attached to Data Center %s." % (stored.name, dc_id),
-                  storage_domain=stored.id, data_center=dc_id)
+        self.emit(962, "Storage Domain %s was attached to Data Center %s by admin@internal-authz" % (
+            stored.name, dc.name), storage_domain=stored.id, data_center=dc_id)
+        self.dc_refresh_status(dc_id)
+        self.schedule(float(self.tunables.get("sd_attach_seconds", 10)), "sd_attached", sd=stored.id, dc=dc_id)
         return self._dc_sd_view(dc_id, stored)
+
+    def timer_sd_attached(self, sd, dc):
+        obj = self.store.get("storagedomains", sd)
+        x = self.store.x("storagedomains", sd)
+        if obj is None or x.get("data_center") != dc or x.get("status") != "locked":
+            return
+        x["status"] = "active"
+        self.store.touch("storagedomains", sd)
+        self.emit(966, "Storage Domain %s (Data Center %s) was activated by admin@internal-authz" % (
+            obj.name, self.store.get("datacenters", dc).name), storage_domain=sd, data_center=dc)
+        self.dc_refresh_status(dc)
 
     def viewremove_datacenters_storagedomains(self, dc_id, sid, query):
         sd = self.must("storagedomains", sid)
         x = self.store.x("storagedomains", sid)
         if x.get("data_center") != dc_id:
             raise ApiError(404)
-        if x.get("status") == "active":
+        if x.get("status") != "maintenance":
             raise conflict("Cannot detach Storage. Storage Domain %s must be in maintenance." % sd.name)
+        if sd.master and len(self._dc_domains(dc_id)) > 1:
+            raise conflict("Cannot detach Storage. The master Storage Domain can be detached only when it is the last "
+                           "Storage Domain of the Data Center.")
         x.pop("data_center", None)
         x["status"] = "unattached"
+        sd.master = False
         self.store.touch("storagedomains", sid)
+        self.emit(964, "Storage Domain %s was detached from Data Center %s by admin@internal-authz" % (
+            sd.name, self.store.get("datacenters", dc_id).name), storage_domain=sid, data_center=dc_id)
+        self.dc_refresh_status(dc_id)
 
     def _sd_status_action(self, dc_id, sid, status, code, text):
         sd = self.must("storagedomains", sid)
@@ -116,10 +148,46 @@ class StorageMixin:
         return self.action_result()
 
     def viewaction_datacenters_storagedomains_activate(self, dc_id, sid, action, query):
-        return self._sd_status_action(dc_id, sid, "active", 966, "was activated")
+        sd = self.must("storagedomains", sid)
+        x = self.store.x("storagedomains", sid)
+        if x.get("data_center") != dc_id:
+            raise ApiError(404)
+        if x.get("status") == "active":
+            raise conflict("Cannot activate Storage. The Storage Domain is already active.")
+        master = self.dc_master(dc_id)
+        if sd.type == T.StorageDomainType.DATA and (master is None or (
+                master.id != sid and self.sd_status(master.id) != T.StorageDomainStatus.ACTIVE)):
+            if master is not None:
+                master.master = False
+                self.store.touch("storagedomains", master.id)
+            sd.master = True       # reconstruct: the activated data domain becomes the master
+        out = self._sd_status_action(dc_id, sid, "active", 966, "was activated")
+        self.dc_refresh_status(dc_id)
+        return out
 
     def viewaction_datacenters_storagedomains_deactivate(self, dc_id, sid, action, query):
-        return self._sd_status_action(dc_id, sid, "maintenance", 972, "was moved to maintenance")
+        sd = self.must("storagedomains", sid)
+        x = self.store.x("storagedomains", sid)
+        if x.get("data_center") != dc_id:
+            raise ApiError(404)
+        if x.get("status") != "active":
+            raise conflict("Cannot deactivate Storage. The Storage Domain's status is %s." % x.get("status"))
+        if sd.master:
+            others = [o for o in self._dc_domains(dc_id) if o.id != sid and self.sd_status(o.id) ==
+                      T.StorageDomainStatus.ACTIVE]
+            data = [o for o in others if o.type == T.StorageDomainType.DATA]
+            if others and not data:
+                raise conflict("Cannot deactivate a Master Storage Domain while there are active non-data domains in "
+                               "the Data Center. Please deactivate all the non-data domains first.")
+            if data:                       # the master moves to another active data domain
+                sd.master = False
+                data[0].master = True
+                self.store.touch("storagedomains", data[0].id)
+                self.emit(984, "Reconstruct Master Domain for Data Center %s completed." % self.store.get(
+                    "datacenters", dc_id).name, data_center=dc_id, storage_domain=data[0].id)
+        out = self._sd_status_action(dc_id, sid, "maintenance", 968, "was deactivated")
+        self.dc_refresh_status(dc_id)
+        return out
 
     def check_vm_storage(self, vm, what):
         for att in self.store.list("vm_disk_attachments", vm.id):
@@ -191,7 +259,30 @@ class StorageMixin:
         self.store.touch("disks", disk_id)
         return old
 
+    def _add_lun_disk(self, disk):
+        """A direct LUN disk: no image, no storage domain; the LUN is the disk."""
+        lus = disk.lun_storage.logical_units or []
+        if disk.lun_storage.type is None or not lus or not lus[0].id:
+            raise bad_request("Cannot add Virtual Disk. The following fields are required: lun_storage.type, "
+                              "lun_storage.logical_units.id")
+        for other in self.store.list("disks"):
+            if other.lun_storage is not None and any(lu.id == lus[0].id for lu in other.lun_storage.logical_units or []):
+                raise conflict("Cannot add Virtual Disk. The provided LUN is already in use by Disk %s." % other.alias)
+        lun = T.LogicalUnit(id=lus[0].id, address=lus[0].address, port=lus[0].port, target=lus[0].target,
+                            size=lus[0].size or 100 * GIB, lun_mapping=lus[0].lun_mapping)
+        stored = T.Disk(id=new_id(), alias=disk.alias or disk.name, name=disk.alias or disk.name,
+                        description=disk.description or "", storage_type=T.DiskStorageType.LUN,
+                        lun_storage=T.HostStorage(type=disk.lun_storage.type, logical_units=[lun]),
+                        provisioned_size=lun.size, status=T.DiskStatus.OK, shareable=bool(disk.shareable),
+                        content_type=T.DiskContentType.DATA, propagate_errors=False, wipe_after_delete=False,
+                        sgio=disk.sgio)
+        self.store.put("disks", stored)
+        return stored
+
     def add_disks(self, parent, disk, query, raw=False):
+        if disk.lun_storage is not None:
+            stored = self._add_lun_disk(disk)
+            return stored if raw else render("disks", stored)
         if not disk.provisioned_size:
             raise bad_request("Cannot add Virtual Disk. The following field is required: provisioned_size")
         if not disk.storage_domains:
@@ -259,6 +350,38 @@ class StorageMixin:
                  _stat("disk.write.latency", "Write latency", base * 1.3, "seconds"),
                  _stat("disk.flush.latency", "Flush latency", base * 0.5, "seconds")]
         return [_own(s, "disks", did) for s in stats]
+
+    def action_disks_sparsify(self, parent, did, action, query):
+        disk = self.must("disks", did)
+        if disk.status == T.DiskStatus.LOCKED:
+            raise conflict("Cannot sparsify Virtual Disk. Disk %s is locked. Please try again in a few minutes."
+                           % disk.alias)
+        vid = self.store.parent_of("vm_disk_attachments", did) if self.store.get("vm_disk_attachments", did) else None
+        vm = self.store.get("vms", vid) if vid else None
+        if vm is not None and vm.status != T.VmStatus.DOWN:
+            raise conflict("Cannot sparsify Virtual Disk. VM %s must be down." % vm.name)
+        if disk.sparse is False:
+            raise conflict("Cannot sparsify Virtual Disk. Disk %s is preallocated." % disk.alias)
+        disk.status = T.DiskStatus.LOCKED
+        self.store.touch("disks", did)
+        job = self.start_job("Sparsifying Disk %s" % disk.alias)
+        self.schedule(2, "disk_ok", disk=did)
+        self.schedule(2, "end_job", job=job)
+        return self.action_result(job=job)
+
+    def viewremove_storagedomains_disks(self, sid, did, query):
+        disk = self.must("disks", did)
+        if not disk.storage_domains or disk.storage_domains[0].id != sid:
+            raise ApiError(404)
+        self.remove_disks(None, did, query)
+
+    def viewget_storagedomains_disks(self, sid, did, query):
+        disk = self.must("disks", did)
+        if not disk.storage_domains or disk.storage_domains[0].id != sid:
+            raise ApiError(404)
+        out = render("disks", disk)
+        out.href = "/ovirt-engine/api/storagedomains/%s/disks/%s" % (sid, did)
+        return out
 
     def view_storagedomains_disks(self, sid, query):
         self.must("storagedomains", sid)
@@ -374,21 +497,49 @@ class StorageMixin:
 
     # -- templates ---------------------------------------------------------------------------------
     def add_templates(self, parent, tpl, query):
-        if not tpl.name:
+        base = None
+        if tpl.version is not None:
+            # a new version of a base template (BackendTemplatesResource.addTemplate → AddVmTemplateCommand with
+            # baseTemplateId): it takes the base's name and the next version number of the chain
+            if tpl.version.base_template is None:
+                raise ApiError(400, "Template [version.baseTemplate] required for add", reason="Incomplete parameters")
+            base = self.store.get("templates", tpl.version.base_template.id or "")
+            if base is None:
+                raise conflict("Cannot add Template. The relevant Template doesn't exist.")
+            if base.id == self.BLANK_ID:
+                raise conflict("Blank template can't have sub-templates.")
+            if self.template_base_id(base) != base.id:
+                raise conflict("Cannot add Template. Only the first template version can be selected as the base "
+                               "template.")
+        if not tpl.name and base is None:
             raise bad_request("Cannot add Template. The following field is required: name")
-        if self.by_name("templates", tpl.name) is not None:
-            raise conflict("Cannot add Template. The Template name is already in use.")
+        if base is None and self.by_name("templates", tpl.name) is not None:
+            raise conflict("Cannot add Template. The Template name is already in use, please choose a unique name "
+                           "and try again.")
         vm = self.resolve("vms", tpl.vm, "Template")
         if vm.status != T.VmStatus.DOWN:
-            raise conflict("Cannot add Template. VM %s is not down." % vm.name)
-        stored = T.Template(id=new_id(), name=tpl.name, description=tpl.description or "",
+            raise conflict("Cannot add Template. VM is locked or still running, try again once VM is in the Down "
+                           "state.")
+        tid = new_id()
+        if base is None:
+            version = T.TemplateVersion(version_number=1, version_name=(tpl.version.version_name if tpl.version
+                                                                        else None) or "base version",
+                                        base_template=ref("templates", tid))
+        else:
+            number = max(t.version.version_number or 1 for t in self.template_chain(base.id)) + 1
+            version = T.TemplateVersion(version_number=number, version_name=tpl.version.version_name,
+                                        base_template=ref("templates", base.id))
+        stored = T.Template(id=tid, name=base.name if base is not None else tpl.name,
+                            description=tpl.description or "",
                             status=T.TemplateStatus.LOCKED, cluster=vm.cluster, creation_time=self.now_dt(),
                             memory=vm.memory, memory_policy=copy.deepcopy(vm.memory_policy), cpu=copy.deepcopy(vm.cpu),
                             os=copy.deepcopy(vm.os), type=vm.type, high_availability=copy.deepcopy(vm.high_availability),
-                            stateless=vm.stateless, version=T.TemplateVersion(version_number=1), origin="ovirt")
+                            stateless=vm.stateless, version=version, origin="ovirt")
         self.store.put("templates", stored)
         for att in self.store.list("vm_disk_attachments", vm.id):
             src = self.store.get("disks", att.disk.id)
+            if src is None or not src.storage_domains:
+                continue  # direct LUN disks stay with the VM
             disk = self.create_disk(src.alias, src.provisioned_size, src.storage_domains[0].id, src.format,
                                     copy_from=self.disk_path(src.id), locked_for=0)
             self.store.put("template_disk_attachments", T.DiskAttachment(
@@ -408,12 +559,45 @@ class StorageMixin:
             obj.status = T.TemplateStatus.OK
             self.store.touch("templates", template)
             self.emit(49, "Creation of Template %s has been completed." % obj.name, template=template)
+            if self.template_base_id(obj) != obj.id:
+                self.update_vms_to_latest(obj)   # AddVmTemplateCommand.endDefaultOperations → UpdateVmVersion
+
+    # -- template versions ------------------------------------------------------------------------------
+    def template_base_id(self, tpl):
+        v = tpl.version
+        return v.base_template.id if v is not None and v.base_template is not None else tpl.id
+
+    def template_chain(self, base_id):
+        return [t for t in self.store.list("templates") if self.template_base_id(t) == base_id]
+
+    def latest_template(self, tpl):
+        """vmTemplateDao.getTemplateWithLatestVersionInChain"""
+        chain = self.template_chain(self.template_base_id(tpl)) or [tpl]
+        return max(chain, key=lambda t: (t.version.version_number or 1) if t.version else 1)
+
+    def _template_out(self, tpl):
+        out = render("templates", tpl)
+        if out.version is None or out.version.base_template is None:   # a base template: it is its own base
+            out.version = T.TemplateVersion(version_number=1, version_name="base version",
+                                            base_template=ref("templates", tpl.id))
+        return out
+
+    def list_templates(self, parent, query):
+        return [self._template_out(t) for t in self.store.list("templates")]
+
+    def get_templates(self, parent, tid, query):
+        return self._template_out(self.must("templates", tid))
 
     def update_templates(self, parent, tid, tpl, query):
         stored = self.must("templates", tid)
+        if tpl.name and tpl.name != stored.name and self.template_base_id(stored) != stored.id:
+            raise conflict("Cannot update the name of Sub-Templates, Only the Version name can be updated.")
+        version_name = tpl.version.version_name if tpl.version is not None else None
         merge(stored, tpl, skip=("status", "vm", "cluster", "version"))
+        if version_name is not None:
+            stored.version.version_name = version_name
         self.store.touch("templates", tid)
-        return render("templates", stored)
+        return self._template_out(stored)
 
     def remove_templates(self, parent, tid, query):
         tpl = self.must("templates", tid)
@@ -422,6 +606,12 @@ class StorageMixin:
         users = sorted(v.name for v in self.store.list("vms") if v.template is not None and v.template.id == tid)
         if users:
             raise conflict("Cannot delete Template. Template is being used by the following VMs: %s." % ", ".join(users))
+        versions = [t for t in self.template_chain(tid) if t.id != tid]
+        if versions:   # RemoveVmTemplateCommand: the lowest sub-version becomes the base of the others
+            successor = min(versions, key=lambda t: t.version.version_number or 0)
+            for t in versions:
+                t.version.base_template = ref("templates", successor.id)
+                self.store.touch("templates", t.id)
         for att in self.store.list("template_disk_attachments", tid):
             self.store.delete("template_disk_attachments", att.id)
             self.delete_disk(att.disk.id)
@@ -470,12 +660,29 @@ class StorageMixin:
     def view_datacenters_networks(self, dc_id, query):
         return [render("networks", n) for n in self.store.list("networks") if n.data_center.id == dc_id]
 
-    def view_clusters_networks(self, cid, query):
-        cluster = self.must("clusters", cid)
-        return [render("networks", n) for n in self.store.list("networks") if n.data_center.id == cluster.data_center.id]
-
     def view_networks_vnicprofiles(self, nid, query):
         return [render("vnicprofiles", p) for p in self.store.list("vnicprofiles") if p.network.id == nid]
+
+    def default_network_filter(self):
+        """The filter a new vNIC profile gets when none is given (EnableMACAntiSpoofingFilterRules)."""
+        f = self.by_name("networkfilters", "vdsm-no-mac-spoofing")
+        return ref("networkfilters", f.id) if f is not None else None
+
+    def _vnic_filter(self, given, what):
+        """<network_filter id=.../> names a filter; an empty <network_filter/> means none."""
+        if not given.id and not given.name:
+            return None
+        for f in self.store.list("networkfilters"):
+            if f.id == given.id or (not given.id and f.name == given.name):
+                return ref("networkfilters", f.id)
+        raise conflict("Cannot %s VM network interface profile. The specified network filter does not exist." % what)
+
+    def _vnic_passthrough_check(self, prof, what):
+        mode = prof.pass_through.mode if prof.pass_through is not None else None
+        if mode == T.VnicPassThroughMode.ENABLED and (prof.port_mirroring or (
+                prof.network_filter is not None and (prof.network_filter.id or prof.network_filter.name))):
+            raise conflict("Cannot %s VM network interface profile. 'Port Mirroring', 'Qos' and 'Network Filter' are "
+                           "not supported on passthrough profiles." % what)
 
     def add_vnicprofiles(self, parent, prof, query):
         if not prof.name:
@@ -483,10 +690,32 @@ class StorageMixin:
         net = self.resolve("networks", prof.network, "VM network interface profile")
         if any(p.name == prof.name and p.network.id == net.id for p in self.store.list("vnicprofiles")):
             raise conflict("Cannot add VM network interface profile. The name is already in use.")
+        self._vnic_passthrough_check(prof, "add")
+        mode = (prof.pass_through.mode if prof.pass_through is not None else None) or T.VnicPassThroughMode.DISABLED
+        if prof.network_filter is None:
+            nf = None if mode == T.VnicPassThroughMode.ENABLED else self.default_network_filter()
+        else:
+            nf = self._vnic_filter(prof.network_filter, "add")
         stored = T.VnicProfile(id=new_id(), name=prof.name, description=prof.description or "",
-                               network=ref("networks", net.id), pass_through=T.VnicPassThrough(mode=T.VnicPassThroughMode.DISABLED),
-                               port_mirroring=False)
+                               comment=prof.comment or "", network=ref("networks", net.id),
+                               pass_through=T.VnicPassThrough(mode=mode), port_mirroring=bool(prof.port_mirroring),
+                               migratable=True if prof.migratable is None else bool(prof.migratable),
+                               custom_properties=prof.custom_properties, network_filter=nf)
         return render("vnicprofiles", self.store.put("vnicprofiles", stored))
+
+    def update_vnicprofiles(self, parent, pid, prof, query):
+        stored = self.must("vnicprofiles", pid)
+        if prof.name and prof.name != stored.name and any(
+                p.name == prof.name and p.network.id == stored.network.id for p in self.store.list("vnicprofiles")):
+            raise conflict("Cannot update VM network interface profile. The name is already in use.")
+        self._vnic_passthrough_check(prof, "update")
+        if prof.network_filter is not None:
+            stored.network_filter = self._vnic_filter(prof.network_filter, "update")
+        if prof.qos is not None and not prof.qos.id:
+            stored.qos = None
+        merge(stored, prof, skip=("network", "network_filter", "qos"))
+        self.store.touch("vnicprofiles", pid)
+        return render("vnicprofiles", stored)
 
     def add_networks(self, parent, net, query):
         if not net.name:
@@ -496,8 +725,15 @@ class StorageMixin:
             raise conflict("Cannot add Network. The name of the logical network '%s' is already used." % net.name)
         stored = T.Network(id=new_id(), name=net.name, description=net.description or "",
                            data_center=ref("datacenters", dc.id), vlan=net.vlan, mtu=net.mtu or 0, stp=False,
-                           usages=net.usages or [T.NetworkUsage.VM], required=True)
-        return render("networks", self.store.put("networks", stored))
+                           usages=net.usages if net.usages is not None else [T.NetworkUsage.VM], required=True)
+        self.store.put("networks", stored)
+        if T.NetworkUsage.VM in stored.usages:
+            # AddNetworkCommand creates a vNIC profile of the same name for a VM network (vnic_profile_required).
+            self.store.put("vnicprofiles", T.VnicProfile(
+                id=new_id(), name=stored.name, description="", network=ref("networks", stored.id), port_mirroring=False,
+                migratable=True, network_filter=self.default_network_filter(),
+                pass_through=T.VnicPassThrough(mode=T.VnicPassThroughMode.DISABLED)))
+        return render("networks", stored)
 
     def add_tags(self, parent, tag, query):
         if not tag.name:
@@ -524,6 +760,7 @@ class StorageMixin:
         stored = T.AffinityGroup(id=new_id(), name=group.name, description=group.description or "",
                                  cluster=ref("clusters", cid), priority=group.priority or 1.0)
         merge(stored, group, skip=("cluster", "vms", "hosts"))
+        _rules_enabled(stored, group)
         if stored.vms_rule is None:
             pos = True if group.positive is None else group.positive
             enf = bool(group.enforcing)
@@ -535,13 +772,14 @@ class StorageMixin:
         stored.vms = [ref("vms", self.resolve("vms", v, "Affinity Group").id) for v in (group.vms or [])]
         stored.hosts = [ref("hosts", self.resolve("hosts", h, "Affinity Group").id) for h in (group.hosts or [])]
         self.store.put("cluster_affinity_groups", stored, parent=cid)
-        return render("cluster_affinity_groups", stored, cid)
+        return self._group_out(stored, cid)
 
     def update_cluster_affinity_groups(self, cid, gid, group, query):
         stored = self.must("cluster_affinity_groups", gid, cid)
         vms, hosts = group.vms, group.hosts
         group.vms = group.hosts = None
         merge(stored, group, skip=("cluster",))
+        _rules_enabled(stored, group)
         if group.positive is not None or group.enforcing is not None:
             rule = stored.vms_rule or T.AffinityRule(enabled=True)
             if group.positive is not None:
@@ -555,7 +793,32 @@ class StorageMixin:
         if hosts is not None:
             stored.hosts = [ref("hosts", self.resolve("hosts", h, "Affinity Group").id) for h in hosts]
         self.store.touch("cluster_affinity_groups", gid)
-        return render("cluster_affinity_groups", stored, cid)
+        return self._group_out(stored, cid)
+
+    def _group_out(self, group, cid):
+        """AffinityGroupMapper: both rules always complete, the VMs and hosts inline (ids) as well as linked."""
+        import ovirtsdk4
+        out = render("cluster_affinity_groups", group, cid)
+        rules = []
+        for given, default_enabled in ((group.vms_rule, True), (group.hosts_rule, False)):
+            given = given or T.AffinityRule()
+            enabled = (given.positive is not None or default_enabled) if given.enabled is None else given.enabled
+            rules.append(T.AffinityRule(enabled=enabled, enforcing=bool(given.enforcing),
+                                        positive=bool(given.positive)))
+        out.vms_rule, out.hosts_rule = rules
+        out.positive = rules[0].positive if rules[0].enabled else None
+        out.enforcing = rules[0].enforcing
+        for attr, coll in (("vms", "vms"), ("hosts", "hosts")):
+            lst = ovirtsdk4.List("%s/%s" % (out.href, attr))
+            lst.extend(ref(coll, r.id) for r in (getattr(group, attr) or []))
+            setattr(out, attr, lst)
+        return out
+
+    def list_cluster_affinity_groups(self, cid, query):
+        return [self._group_out(g, cid) for g in self.store.list("cluster_affinity_groups", cid)]
+
+    def get_cluster_affinity_groups(self, cid, gid, query):
+        return self._group_out(self.must("cluster_affinity_groups", gid, cid), cid)
 
     def _group(self, gid):
         group = self.store.get("cluster_affinity_groups", gid)
@@ -598,6 +861,14 @@ class StorageMixin:
         group = self._group(gid)[0]
         group.hosts = [h for h in (group.hosts or []) if h.id != hid]
         self.store.touch("cluster_affinity_groups", gid)
+
+
+def _rules_enabled(stored, given):
+    """AffinityGroupMapper: a rule sent with a polarity and no ``enabled`` is enabled (positive or negative)."""
+    for attr in ("vms_rule", "hosts_rule"):
+        rule = getattr(given, attr)
+        if rule is not None and rule.enabled is None and rule.positive is not None:
+            getattr(stored, attr).enabled = True
 
 
 def _actual(path):

@@ -2,6 +2,7 @@
 disk attachments, snapshots, statistics and the scheduler that places VMs on hosts."""
 
 import copy
+import os
 import re
 
 from ovirtsdk4 import types as T
@@ -21,7 +22,7 @@ MIB = 1 << 20
 _READ_ONLY = ("status", "host", "start_time", "stop_time", "creation_time", "next_run_configuration_exists",
               "disk_attachments", "nics", "snapshots", "statistics", "tags", "cdroms", "permissions",
               "run_once", "status_detail", "fqdn", "guest_operating_system", "guest_time_zone",
-              "original_template", "stop_reason", "checkpoints", "backups")
+              "original_template", "stop_reason", "checkpoints", "backups", "vm_pool")
 _COLD = ("cpu", "os", "type", "bios", "custom_cpu_model", "custom_emulated_machine", "time_zone",
          "placement_policy_hosts", "io", "stateless")  # a lease is hot-plugged since 4.2
 _COPIED_FROM_TEMPLATE = ("memory", "memory_policy", "cpu", "os", "type", "high_availability", "stateless",
@@ -112,6 +113,11 @@ class VmsMixin:
             template = self.resolve("templates", vm.template, "VM")
         else:
             template = self.store.get("templates", self.BLANK_ID)
+        if vm.use_latest_template_version and source_snapshot is None:
+            # AddVmCommand.init: the latest version of the template's chain (its own disks: overrides dropped)
+            latest = self.latest_template(template)
+            if latest.id != template.id:
+                template, vm.disk_attachments = latest, None
         if source_snapshot is not None:
             src_vm, _snap = source_snapshot
             base = src_vm
@@ -123,7 +129,7 @@ class VmsMixin:
                       placement_policy=T.VmPlacementPolicy(affinity=T.VmAffinity.MIGRATABLE),
                       storage_error_resume_behaviour=T.VmStorageErrorResumeBehaviour.AUTO_RESUME,
                       next_run_configuration_exists=False, run_once=False, stateless=False,
-                      delete_protected=False, description="", comment="")
+                      delete_protected=False, description="", comment="", console=T.Console(enabled=False))
         for attr in _COPIED_FROM_TEMPLATE:
             val = getattr(base, attr, None)
             if val is not None:
@@ -137,15 +143,20 @@ class VmsMixin:
             stored.placement_policy.hosts = [ref("hosts", self.resolve("hosts", h, "VM").id)
                                              for h in stored.placement_policy.hosts]
         overrides = {a.disk.id: a for a in (vm.disk_attachments or []) if a.disk is not None and a.disk.id}
-        clone = query.get("clone", "false").lower() == "true"
-        self.store.put("vms", stored, extra={"gen": 0})
+        clone = query.get("clone", "false").lower() == "true" or source_snapshot is not None
+        snap_images = self.store.x("vm_snapshots", source_snapshot[1].id).get("images", {}) \
+            if source_snapshot is not None else {}
+        self.store.put("vms", stored, extra={"gen": 0, "graphics": ["spice"]})
         # Disks: thin overlays on the template's images (full copies with clone=true).
         src_atts = (self.store.list("vm_disk_attachments", base.id) if source_snapshot else
                     self.store.list("template_disk_attachments", template.id))
         for att in src_atts:
             src_disk = self.store.get("disks", att.disk.id)
-            if src_disk is None:
+            if src_disk is None or not src_disk.storage_domains or (source_snapshot is not None and
+                                    source_snapshot[1].snapshot_type != T.SnapshotType.ACTIVE and
+                                    src_disk.id not in snap_images):
                 continue
+            src_path = snap_images.get(src_disk.id) or self.disk_path(src_disk.id)
             ov = overrides.get(src_disk.id)
             odisk = ov.disk if ov is not None else None
             sd_id = src_disk.storage_domains[0].id
@@ -155,8 +166,8 @@ class VmsMixin:
                 T.DiskFormat.COW if not clone else src_disk.format)
             disk = self.create_disk(src_disk.alias if (odisk is None or not odisk.alias) else odisk.alias,
                                     src_disk.provisioned_size, sd_id, fmt,
-                                    backing=None if clone else self.disk_path(src_disk.id),
-                                    copy_from=self.disk_path(src_disk.id) if clone else None,
+                                    backing=None if clone else src_path,
+                                    copy_from=src_path if clone else None,
                                     sparse=True, locked_for=5)
             self.store.put("vm_disk_attachments", T.DiskAttachment(
                 id=disk.id, disk=ref("disks", disk.id), interface=att.interface, bootable=att.bootable,
@@ -258,8 +269,17 @@ class VmsMixin:
         self.write_ovf(vid)
         return self._vm_view(stored, query)
 
-    def _vm_view(self, stored, query):
+    def vm_rendered(self, stored, query):
+        """A VM as listed or read: with ``all_content=true`` the Engine adds the OVF configuration."""
         out = render("vms", stored)
+        if query.get("all_content", "false").lower() == "true":
+            init = copy.deepcopy(out.initialization) if out.initialization is not None else T.Initialization()
+            init.configuration = T.Configuration(type=T.ConfigurationType.OVF, data=self.vm_ovf(stored))
+            out.initialization = init
+        return out
+
+    def _vm_view(self, stored, query):
+        out = self.vm_rendered(stored, query)
         if query.get("next_run", "false").lower() == "true":
             x = self.store.extra.get("vms", {}).get(stored.id, {})
             if x.get("next_run"):
@@ -278,6 +298,8 @@ class VmsMixin:
             raise conflict("Cannot remove VM. VM is running.")
         if vm.delete_protected:
             raise conflict("Cannot remove VM. VM is delete protected.")
+        if vm.vm_pool is not None:
+            raise conflict("Cannot remove VM. VM is attached to a VM-Pool.")
         detach_only = query.get("detach_only", "false").lower() == "true"
         for att in self.store.list("vm_disk_attachments", vid):
             self.store.delete("vm_disk_attachments", att.id)
@@ -406,6 +428,10 @@ class VmsMixin:
         if x.get("next_run"):
             _apply_vm_update(vm, Reader.read(x.pop("next_run")))
             vm.next_run_configuration_exists = False
+        if vm.use_latest_template_version and vm.template is not None and self.store.get("templates", vm.template.id):
+            latest = self.latest_template(self.store.get("templates", vm.template.id))
+            if latest.id != vm.template.id and latest.status == T.TemplateStatus.OK:
+                self.rebase_vm(vm, latest)   # ProcessDownVmCommand → UpdateVmVersion
         if not announce:
             pass
         elif error:
@@ -616,7 +642,12 @@ class VmsMixin:
         return "56:6f:%02x:%02x:%02x:%02x" % ((n >> 24) & 0xFF, (n >> 16) & 0xFF, (n >> 8) & 0xFF, n & 0xFF)
 
     def _store_nic(self, vid, nic, coll="vm_nics"):
-        mac = nic.mac.address if nic.mac is not None and nic.mac.address else self._new_mac()
+        if nic.mac is not None and nic.mac.address:
+            mac = nic.mac.address
+        elif coll == "vm_nics":
+            mac = self.allocate_mac(self.store.get("vms", vid).cluster.id)    # from the cluster's MAC pool
+        else:
+            mac = self._new_mac()
         stored = T.Nic(id=new_id(), name=nic.name, interface=nic.interface or T.NicInterface.VIRTIO,
                        mac=T.Mac(address=mac.lower()), plugged=True if nic.plugged is None else nic.plugged,
                        linked=True if nic.linked is None else nic.linked,
@@ -639,9 +670,15 @@ class VmsMixin:
                 raise bad_request("Cannot add Interface. MAC Address %s is invalid." % nic.mac.address)
             if int(nic.mac.address.split(":")[0], 16) & 1:
                 raise bad_request("Cannot add Interface. MAC address %s is a multicast address." % nic.mac.address)
-            for vm in self.store.list("vm_nics"):
-                if vm.mac is not None and vm.mac.address == nic.mac.address.lower() and vm.id != existing_id:
-                    raise conflict("Cannot add Interface. MAC Address %s is already in use." % nic.mac.address)
+            owner = self.store.get("vms", vid) if coll == "vm_nics" else None
+            if not self._mac_duplicates_allowed(owner):
+                # MAC addresses are unique within a MAC pool: among the vNICs of the clusters that share it
+                pool = self.cluster_mac_pool(owner.cluster.id) if owner is not None and owner.cluster else None
+                for other in (self.pool_nics(pool.id) if pool is not None else self.store.list("vm_nics")):
+                    if other.mac is not None and other.mac.address == nic.mac.address.lower() and \
+                            other.id != existing_id:
+                        raise conflict("Cannot %s Interface. MAC Address %s is already in use." % (
+                            "edit" if existing_id else "add", nic.mac.address))
         if nic.vnic_profile is not None and (nic.vnic_profile.id or nic.vnic_profile.name):
             nic.vnic_profile = ref("vnicprofiles", self.resolve("vnicprofiles", nic.vnic_profile, "Interface").id)
 
@@ -665,6 +702,36 @@ class VmsMixin:
         self.store.touch("vm_nics", nid)
         self.write_ovf(vid)
         return render("vm_nics", stored, vid)
+
+    def _plug_nic(self, vid, nid, plugged):
+        vm = self.must("vms", vid)
+        nic = self.must("vm_nics", nid, vid)
+        if plugged and vm.status in RUNNING and nic.mac is not None:
+            for other in self.store.list("vm_nics"):
+                if other.id != nid and other.plugged and other.mac is not None and \
+                        other.mac.address == nic.mac.address and not self._mac_duplicates_allowed(vm):
+                    raise conflict("Cannot activate Interface. MAC Address %s is already in use." % nic.mac.address)
+        nic.plugged = plugged
+        self.store.touch("vm_nics", nid)
+        self.emit(1012 if plugged else 1013, "Network Interface %s (%s) was %s on VM %s." % (
+            nic.name, nic.interface.value if nic.interface else "virtio", "plugged" if plugged else "unplugged",
+            vm.name), vm=vid, cluster=vm.cluster.id)
+        self.write_ovf(vid)
+        return self.action_result()
+
+    def action_vm_nics_activate(self, vid, nid, action, query):
+        return self._plug_nic(vid, nid, True)
+
+    def action_vm_nics_deactivate(self, vid, nid, action, query):
+        return self._plug_nic(vid, nid, False)
+
+    def _mac_duplicates_allowed(self, vm):
+        """The MAC pool of the VM's cluster decides (``allow_duplicates``); the default pool does not."""
+        cluster = self.store.get("clusters", vm.cluster.id) if vm is not None and vm.cluster else None
+        pool_ref = getattr(cluster, "mac_pool", None) if cluster is not None else None
+        pool = self.store.get("macpools", pool_ref.id) if pool_ref is not None and pool_ref.id and \
+            "macpools" in self.store.objs else None
+        return bool(pool is not None and pool.allow_duplicates)
 
     def remove_vm_nics(self, vid, nid, query):
         self.remove_generic("vm_nics", nid, vid)
@@ -747,23 +814,38 @@ class VmsMixin:
                 return self.store.get("vms", vid), snap
         raise ApiError(404, "Entity not found: Snapshot: id=%s" % sid)
 
+    def _snapshot_disk_view(self, disk, image_path=None):
+        out = copy.deepcopy(disk)
+        out.href = None
+        if image_path:
+            out.image_id = os.path.basename(image_path)
+            out.actual_size = out.total_size = _actual(image_path)
+        out.status = T.DiskStatus.OK
+        return out
+
     def add_vm_snapshots(self, vid, snap, query):
         vm = self.must("vms", vid)
         self._locked_check(vm, "create snapshot for")
+        self._preview_check(vm, "create")
         for other in self.store.list("vm_snapshots", vid):
             if other.snapshot_status == T.SnapshotStatus.LOCKED:
                 raise conflict("Cannot create Snapshot. Snapshot is currently being created for VM %s." % vm.name)
-        disk_ids = [d.id for d in (snap.disk_attachments or []) if d.disk is not None for d in [d.disk]] or None
+        disk_ids = [d.disk.id for d in (snap.disk_attachments or []) if d.disk is not None] or None
         stored = T.Snapshot(id=new_id(), description=snap.description or "", snapshot_type=T.SnapshotType.REGULAR,
                             snapshot_status=T.SnapshotStatus.LOCKED, date=self.now_dt(),
                             persist_memorystate=bool(snap.persist_memorystate) and vm.status == S.UP,
                             vm=ref("vms", vid))
         self.store.put("vm_snapshots", stored, parent=vid)
-        images = {}
+        images, disks = {}, []
         for att in self.store.list("vm_disk_attachments", vid):
             if disk_ids is None or att.disk.id in disk_ids:
                 images[att.disk.id] = self.snapshot_disk(att.disk.id)
-        self.store.x("vm_snapshots", stored.id)["images"] = images
+                disk = self.store.get("disks", att.disk.id)
+                disks.append(Writer.write(self._snapshot_disk_view(disk, images[att.disk.id])))
+        x = self.store.x("vm_snapshots", stored.id)
+        x["images"] = images
+        x["disks"] = disks
+        x["config"] = Writer.write(copy.deepcopy(vm))
         job = self.start_job("Creating VM Snapshot %s for VM %s" % (stored.description, vm.name))
         self.emit(45, "Snapshot '%s' creation for VM '%s' was initiated by admin@internal-authz." % (
             stored.description, vm.name), vm=vid, cluster=vm.cluster.id)
@@ -788,6 +870,19 @@ class VmsMixin:
                       "error", vm=vm, cluster=v.cluster.id)
         self.end_job(job, ok)
 
+    def view_vm_snapshots_disks(self, sid, query):
+        snap = self.must("vm_snapshots", sid)
+        vid = self.store.parent_of("vm_snapshots", sid)
+        if snap.snapshot_type == T.SnapshotType.ACTIVE:
+            out = [self._snapshot_disk_view(self.store.get("disks", a.disk.id))
+                   for a in self.store.list("vm_disk_attachments", vid) if self.store.get("disks", a.disk.id)]
+        else:
+            out = [Reader.read(d) for d in self.store.x("vm_snapshots", sid).get("disks", [])]
+        for d in out:
+            d.snapshot = ref("vm_snapshots", sid, vid)
+            d.href = "/ovirt-engine/api/vms/%s/snapshots/%s/disks/%s" % (vid, sid, d.id)
+        return out
+
     def remove_vm_snapshots(self, vid, sid, query):
         vm = self.must("vms", vid)
         snap = self.must("vm_snapshots", sid, vid)
@@ -795,9 +890,134 @@ class VmsMixin:
             raise conflict("Cannot remove Snapshot. The active snapshot cannot be removed.")
         if snap.snapshot_status == T.SnapshotStatus.LOCKED:
             raise conflict("Cannot remove Snapshot. Snapshot is currently being created for VM %s." % vm.name)
+        self._preview_check(vm, "remove")
         self.store.delete("vm_snapshots", sid)
         self.emit(342, "Snapshot '%s' deletion for VM '%s' has been completed." % (snap.description, vm.name),
                   vm=vid, cluster=vm.cluster.id)
+
+    # -- snapshot preview / commit / undo / restore ------------------------------------------------------
+    def _preview_check(self, vm, what):
+        for s in self.store.list("vm_snapshots", vm.id):
+            if s.snapshot_status == T.SnapshotStatus.IN_PREVIEW:
+                raise conflict("Cannot %s Snapshot. VM is previewing a Snapshot." % what)
+
+    def _previewed(self, vm, what):
+        for s in self.store.list("vm_snapshots", vm.id):
+            if s.snapshot_status == T.SnapshotStatus.IN_PREVIEW:
+                return s
+        raise conflict("Cannot %s Snapshot. VM is not during Snapshot preview." % what)
+
+    def _start_preview(self, vm, snap, what="preview"):
+        if vm.status != S.DOWN:
+            raise conflict("Cannot %s Snapshot. VM must be down." % what)
+        self._locked_check(vm, what)
+        self._preview_check(vm, what)
+        if snap.snapshot_type == T.SnapshotType.ACTIVE:
+            raise conflict("Cannot %s Snapshot. The active snapshot cannot be previewed." % what)
+        if snap.snapshot_status != T.SnapshotStatus.OK:
+            raise conflict("Cannot %s Snapshot. Snapshot is locked." % what)
+        sx = self.store.x("vm_snapshots", snap.id)
+        saved = {}
+        for did, image in sx.get("images", {}).items():
+            dx = self.store.x("disks", did)
+            if self.store.get("disks", did) is None or not image or not os.path.exists(image):
+                continue
+            saved[did] = dx.get("path")
+            overlay = os.path.join(os.path.dirname(image), new_id())
+            from .storage import _fmt_of, qemu_img
+            qemu_img("create", "-q", "-f", "qcow2", "-b", image, "-F", _fmt_of(image), overlay)
+            dx["path"] = overlay
+            self.store.get("disks", did).image_id = os.path.basename(overlay)
+            self.store.touch("disks", did)
+        before = T.Snapshot(id=new_id(), description="Active VM before the preview",
+                            snapshot_type=T.SnapshotType.PREVIEW, snapshot_status=T.SnapshotStatus.OK,
+                            date=self.now_dt(), persist_memorystate=False, vm=ref("vms", vm.id))
+        self.store.put("vm_snapshots", before, parent=vm.id,
+                       extra={"saved_paths": saved, "config": Writer.write(copy.deepcopy(vm))})
+        if sx.get("config"):
+            _apply_vm_update(vm, _restorable(Reader.read(sx["config"])))
+        snap.snapshot_status = T.SnapshotStatus.IN_PREVIEW
+        self.store.touch("vm_snapshots", snap.id)
+        gen = self._bump(vm.id)
+        self._set_status(vm, S.IMAGE_LOCKED)
+        job = self.start_job("Previewing Snapshot %s for VM %s" % (snap.description, vm.name))
+        self.emit(44, "Snapshot-Preview %s for VM %s was initiated by "
+                  "admin@internal-authz." % (snap.description, vm.name), vm=vm.id, cluster=vm.cluster.id)
+        return gen, job
+
+    def action_vms_previewsnapshot(self, parent, vid, action, query):
+        vm = self.must("vms", vid)
+        if action.snapshot is None or not action.snapshot.id:
+            raise bad_request("Cannot preview Snapshot. The following field is required: snapshot.id")
+        snap = self.must("vm_snapshots", action.snapshot.id, vid)
+        gen, job = self._start_preview(vm, snap)
+        self.schedule(float(self.tunables.get("snapshot_seconds", 5)), "snapshot_unlock", vm=vid, gen=gen, job=job)
+        return self.action_result(job=job)
+
+    def timer_snapshot_unlock(self, vm, gen, job, commit=None):
+        obj = self.store.get("vms", vm)
+        if obj is None or self.store.x("vms", vm).get("gen") != gen:
+            return
+        if commit:
+            self._commit(obj, self.store.get("vm_snapshots", commit))
+        self._set_status(obj, S.DOWN)
+        self.end_job(job)
+
+    def _commit(self, vm, snap):
+        """Keep the previewed state: drop the 'before the preview' snapshot and every snapshot taken after
+        the previewed one (the Engine's RestoreAllSnapshots)."""
+        snaps = self.store.list("vm_snapshots", vm.id)
+        after = False
+        for s in snaps:
+            if s.id == snap.id:
+                after = True
+                continue
+            if s.snapshot_type == T.SnapshotType.PREVIEW or (after and s.snapshot_type == T.SnapshotType.REGULAR):
+                self.store.delete("vm_snapshots", s.id)
+        snap.snapshot_status = T.SnapshotStatus.OK
+        self.store.touch("vm_snapshots", snap.id)
+        self.emit(46, "VM %s restored from Snapshot %s." % (vm.name, snap.description),
+                  vm=vm.id, cluster=vm.cluster.id)
+
+    def action_vms_commitsnapshot(self, parent, vid, action, query):
+        vm = self.must("vms", vid)
+        snap = self._previewed(vm, "commit")
+        if vm.status != S.DOWN:
+            raise conflict("Cannot commit Snapshot. VM must be down.")
+        self._commit(vm, snap)
+        self.write_ovf(vid)
+        return self.action_result()
+
+    def action_vms_undosnapshot(self, parent, vid, action, query):
+        vm = self.must("vms", vid)
+        snap = self._previewed(vm, "undo")
+        if vm.status != S.DOWN:
+            raise conflict("Cannot undo Snapshot. VM must be down.")
+        for s in self.store.list("vm_snapshots", vid):
+            if s.snapshot_type == T.SnapshotType.PREVIEW:
+                px = self.store.x("vm_snapshots", s.id)
+                for did, path in px.get("saved_paths", {}).items():
+                    if self.store.get("disks", did) is not None:
+                        self.store.x("disks", did)["path"] = path
+                        self.store.get("disks", did).image_id = os.path.basename(path)
+                        self.store.touch("disks", did)
+                if px.get("config"):
+                    _apply_vm_update(vm, _restorable(Reader.read(px["config"])))
+                    self.store.touch("vms", vid)
+                self.store.delete("vm_snapshots", s.id)
+        snap.snapshot_status = T.SnapshotStatus.OK
+        self.store.touch("vm_snapshots", snap.id)
+        self.write_ovf(vid)
+        return self.action_result()
+
+    def action_vm_snapshots_restore(self, vid, sid, action, query):
+        """``POST /vms/{vm}/snapshots/{sid}/restore``: preview then commit, as the API does."""
+        vm = self.must("vms", vid)
+        snap = self.must("vm_snapshots", sid, vid)
+        gen, job = self._start_preview(vm, snap, "restore")
+        self.schedule(float(self.tunables.get("snapshot_seconds", 5)), "snapshot_unlock", vm=vid, gen=gen, job=job,
+                      commit=sid)
+        return self.action_result(job=job)
 
     # -- tags ---------------------------------------------------------------------------------------
     def add_vm_tags(self, vid, tag, query):
@@ -851,12 +1071,330 @@ class VmsMixin:
         ]
         return [_own(s, "vms", vid) for s in stats]
 
+    # -- VM pools ---------------------------------------------------------------------------------
+    def add_vmpools(self, parent, pool, query):
+        if not pool.name:
+            raise bad_request("Cannot create VM-Pool. The following field is required: name")
+        if not NAME_RE.match(pool.name):
+            raise bad_request("Cannot create VM-Pool. The given name contains special characters.")
+        if self.by_name("vmpools", pool.name) is not None:
+            raise conflict("Cannot create VM-Pool. The VM-Pool name is already in use, please choose a unique name "
+                           "and try again.")
+        cluster = self.resolve("clusters", pool.cluster, "VM-Pool")
+        template = self.resolve("templates", pool.template, "VM-Pool")
+        if template.id == self.BLANK_ID:
+            raise conflict("Cannot create VM-Pool. VM-Pool cannot be based on the Blank Template.")
+        size = pool.size if pool.size is not None else 1
+        if size < 1:
+            raise bad_request("Cannot create VM-Pool. The number of VMs must be at least 1.")
+        if pool.prestarted_vms and pool.prestarted_vms > size:
+            raise bad_request("Cannot create VM-Pool. Prestarted VMs cannot exceed the number of VMs in the pool.")
+        stored = T.VmPool(id=new_id(), name=pool.name, description=pool.description or "", comment=pool.comment or "",
+                          cluster=ref("clusters", cluster.id), template=ref("templates", template.id), size=0,
+                          prestarted_vms=pool.prestarted_vms or 0, max_user_vms=pool.max_user_vms or 1,
+                          type=pool.type or T.VmPoolType.AUTOMATIC, stateful=bool(pool.stateful),
+                          auto_storage_select=bool(pool.auto_storage_select), soundcard_enabled=False,
+                          use_latest_template_version=bool(pool.use_latest_template_version))
+        self.store.put("vmpools", stored)
+        self._grow_pool(stored, size)
+        return render("vmpools", stored)
+
+    def _grow_pool(self, pool, size):
+        taken = {v.name for v in self.store.list("vms")}
+        n = 0
+        while (pool.size or 0) < size:
+            n += 1
+            name = "%s-%d" % (pool.name, n)
+            if name in taken:
+                continue
+            vm = self.add_vms(None, T.Vm(name=name, cluster=T.Cluster(id=pool.cluster.id),
+                                         template=T.Template(id=pool.template.id),
+                                         stateless=not pool.stateful), {})
+            stored = self.store.get("vms", vm.id)
+            stored.vm_pool = ref("vmpools", pool.id)
+            self.store.touch("vms", vm.id)
+            pool.size = (pool.size or 0) + 1
+        self.store.touch("vmpools", pool.id)
+        if pool.prestarted_vms:
+            self.schedule(6, "pool_prestart", pool=pool.id)
+
+    def timer_pool_prestart(self, pool):
+        obj = self.store.get("vmpools", pool)
+        if obj is None:
+            return
+        members = self._pool_vms(pool)
+        running = sum(1 for v in members if v.status in RUNNING)
+        for vm in members:
+            if running >= (obj.prestarted_vms or 0):
+                break
+            if vm.status == S.DOWN:
+                try:
+                    self.action_vms_start(None, vm.id, T.Action(), {})
+                    running += 1
+                except ApiError:
+                    break
+
+    def _pool_vms(self, pid):
+        return [v for v in self.store.list("vms") if v.vm_pool is not None and v.vm_pool.id == pid]
+
+    def update_vmpools(self, parent, pid, pool, query):
+        stored = self.must("vmpools", pid)
+        if pool.name and pool.name != stored.name and self.by_name("vmpools", pool.name) is not None:
+            raise conflict("Cannot edit VM-Pool. The VM-Pool name is already in use.")
+        if pool.cluster is not None and (pool.cluster.id or pool.cluster.name) and \
+                self.resolve("clusters", pool.cluster, "VM-Pool").id != stored.cluster.id:
+            raise conflict("Cannot edit VM-Pool. The cluster of a VM-Pool cannot be changed.")
+        if pool.size is not None and pool.size < (stored.size or 0):
+            raise conflict("Cannot edit VM-Pool. Decreasing the number of VMs in a VM-Pool is not supported.")
+        grow = pool.size
+        merge(stored, pool, skip=("cluster", "template", "size", "vm", "permissions", "type"))
+        if grow is not None and grow > (stored.size or 0):
+            self._grow_pool(stored, grow)
+        elif pool.prestarted_vms is not None:
+            self.schedule(1, "pool_prestart", pool=pid)
+        self.store.touch("vmpools", pid)
+        return render("vmpools", stored)
+
+    def remove_vmpools(self, parent, pid, query):
+        pool = self.must("vmpools", pid)
+        members = self._pool_vms(pid)
+        up = [v.name for v in members if v.status not in (S.DOWN,)]
+        if up:
+            raise conflict("Cannot remove VM-Pool. The following VMs in the pool are not down: %s." % ", ".join(up))
+        for vm in members:
+            vm.vm_pool = None
+            self.remove_vms(None, vm.id, {})
+        self.store.delete("vmpools", pid)
+
+    # -- template versions ------------------------------------------------------------------------------
+    def update_vms_to_latest(self, tpl):
+        """A new template version: VMs that are down and use the latest version move to it; running ones
+        when they go down (AddVmTemplateCommand.updateVmVersion → UpdateVmVersionCommand)."""
+        base = self.template_base_id(tpl)
+        for vm in self.store.list("vms"):
+            if not vm.use_latest_template_version or vm.template is None or vm.template.id == tpl.id:
+                continue
+            cur = self.store.get("templates", vm.template.id)
+            if cur is not None and self.template_base_id(cur) == base and vm.status == S.DOWN:
+                self.rebase_vm(vm, tpl)
+
+    def rebase_vm(self, vm, tpl):
+        """UpdateVmVersionCommand: the VM is made again from the template version (its configuration, disks
+        and NICs), keeping its id, name, cluster and pool."""
+        for att in self.store.list("vm_disk_attachments", vm.id):
+            self.store.delete("vm_disk_attachments", att.id)
+            self.delete_disk(att.disk.id)
+        for nic in self.store.list("vm_nics", vm.id):
+            self.store.delete("vm_nics", nic.id)
+        for attr in _COPIED_FROM_TEMPLATE:
+            val = getattr(tpl, attr, None)
+            if val is not None:
+                setattr(vm, attr, copy.deepcopy(val))
+        vm.template = ref("templates", tpl.id)
+        for att in self.store.list("template_disk_attachments", tpl.id):
+            src = self.store.get("disks", att.disk.id)
+            if src is None or not src.storage_domains:
+                continue
+            disk = self.create_disk(src.alias, src.provisioned_size, src.storage_domains[0].id, T.DiskFormat.COW,
+                                    backing=self.disk_path(src.id), locked_for=0)
+            self.store.put("vm_disk_attachments", T.DiskAttachment(
+                id=disk.id, disk=ref("disks", disk.id), interface=att.interface, bootable=att.bootable,
+                active=True, pass_discard=False, read_only=False, uses_scsi_reservation=False,
+                vm=ref("vms", vm.id)), parent=vm.id)
+        for nic in self.store.list("template_nics", tpl.id):
+            self._store_nic(vm.id, T.Nic(name=nic.name, interface=nic.interface, vnic_profile=nic.vnic_profile,
+                                         plugged=True, linked=True))
+        self.store.touch("vms", vm.id)
+        self.write_ovf(vm.id)
+
+    # -- instance types -------------------------------------------------------------------------------
+    def add_instancetypes(self, parent, it, query):
+        if not it.name:
+            raise bad_request("Cannot add Instance Type. The following field is required: name")
+        if self.by_name("instancetypes", it.name) is not None:
+            raise conflict("Cannot add Instance Type. The Instance Type name is already in use, please choose a "
+                           "unique name and try again.")
+        memory = it.memory or GIB
+        stored = T.InstanceType(
+            id=new_id(), name=it.name, description="", comment="", memory=memory, status=T.TemplateStatus.OK,
+            memory_policy=T.MemoryPolicy(guaranteed=memory, max=4 * memory, ballooning=True),
+            cpu=T.Cpu(topology=T.CpuTopology(sockets=1, cores=1, threads=1)),
+            high_availability=T.HighAvailability(enabled=False, priority=0), creation_time=self.now_dt(),
+            console=T.Console(enabled=False), migration_downtime=-1, io=T.Io(threads=0),
+            usb=T.Usb(enabled=False), soundcard_enabled=False)
+        merge(stored, it, skip=("status", "creation_time", "nics", "graphics_consoles", "watchdogs"))
+        self._validate_vm(stored)
+        self.store.put("instancetypes", stored, extra={"graphics": ["spice"]})
+        return render("instancetypes", stored)
+
+    def update_instancetypes(self, parent, iid, it, query):
+        stored = self.must("instancetypes", iid)
+        if it.name and it.name != stored.name and self.by_name("instancetypes", it.name) is not None:
+            raise conflict("Cannot edit Instance Type. The Instance Type name is already in use.")
+        candidate = copy.deepcopy(stored)
+        merge(candidate, it, skip=("status", "creation_time", "nics", "graphics_consoles", "watchdogs"))
+        self._validate_vm(candidate)
+        merge(stored, it, skip=("status", "creation_time", "nics", "graphics_consoles", "watchdogs"))
+        self.store.touch("instancetypes", iid)
+        return render("instancetypes", stored)
+
+    def remove_instancetypes(self, parent, iid, query):
+        it = self.must("instancetypes", iid)
+        users = sorted(v.name for v in self.store.list("vms") if v.instance_type is not None and
+                       v.instance_type.id == iid)
+        if users:
+            raise conflict("Cannot remove Instance Type. Instance Type %s is used by VMs: %s." % (
+                it.name, ", ".join(users)))
+        self.store.delete("instancetypes", iid)
+
+    # -- CD-ROM ---------------------------------------------------------------------------------
+    CDROM_ID = "00000000-0000-0000-0000-000000000000"
+
+    def _cdrom(self, vid, current):
+        x = self.store.extra.get("vms", {}).get(vid, {})
+        vm = self.store.get("vms", vid)
+        key = "cdrom_current" if current and vm.status in RUNNING else "cdrom"
+        fid = x.get(key) if key in x else x.get("cdrom")
+        cd = T.Cdrom(id=self.CDROM_ID, vm=ref("vms", vid), file=T.File(id=fid) if fid else None)
+        cd.href = "/ovirt-engine/api/vms/%s/cdroms/%s" % (vid, cd.id)
+        return cd
+
     def view_vms_cdroms(self, vid, query):
         self.must("vms", vid)
-        cd = T.Cdrom(id="00000000-0000-0000-0000-000000000000", vm=ref("vms", vid))
-        cd.href = "/ovirt-engine/api/vms/%s/cdroms/%s" % (vid, cd.id)
-        return [cd]
+        return [self._cdrom(vid, query.get("current", "false").lower() == "true")]
 
+    def viewget_vms_cdroms(self, vid, cid, query):
+        self.must("vms", vid)
+        if cid != self.CDROM_ID:
+            raise ApiError(404)
+        return self._cdrom(vid, query.get("current", "false").lower() == "true")
+
+    def viewupdate_vms_cdroms(self, vid, cid, cdrom, query):
+        vm = self.must("vms", vid)
+        if cid != self.CDROM_ID:
+            raise ApiError(404)
+        fid = cdrom.file.id if cdrom.file is not None and cdrom.file.id else None
+        x = self.store.x("vms", vid)
+        if query.get("current", "false").lower() == "true":
+            if vm.status not in RUNNING:
+                raise conflict("Cannot change CD. VM is not running.")  # ChangeDisk needs a running VM
+            x["cdrom_current"] = fid
+        else:
+            x["cdrom"] = fid
+            if vm.status not in RUNNING:
+                x.pop("cdrom_current", None)
+        self.store.touch("vms", vid)
+        return self._cdrom(vid, query.get("current", "false").lower() == "true")
+
+    # -- graphics consoles ---------------------------------------------------------------------------
+    @staticmethod
+    def _console_id(protocol):
+        return protocol.encode().hex()  # the Engine's console id: the protocol name in hex
+
+    def _consoles(self, vid, current=False):
+        vm = self.store.get("vms", vid)
+        out = []
+        for i, proto in enumerate(self.store.extra.get("vms", {}).get(vid, {}).get("graphics", [])):
+            c = T.GraphicsConsole(id=self._console_id(proto), protocol=T.GraphicsType(proto), vm=ref("vms", vid))
+            if current and vm.status in RUNNING and vm.host is not None:
+                host = self.store.get("hosts", vm.host.id)
+                c.address = host.address if host else None
+                c.port = 5900 + 2 * i
+                c.tls_port = 5901 + 2 * i if proto == "spice" else None
+            c.href = "/ovirt-engine/api/vms/%s/graphicsconsoles/%s" % (vid, c.id)
+            out.append(c)
+        return out
+
+    def view_vms_graphicsconsoles(self, vid, query):
+        self.must("vms", vid)
+        return self._consoles(vid, query.get("current", "false").lower() == "true")
+
+    def viewget_vms_graphicsconsoles(self, vid, cid, query):
+        self.must("vms", vid)
+        for c in self._consoles(vid, query.get("current", "false").lower() == "true"):
+            if c.id == cid:
+                return c
+        raise ApiError(404)
+
+    def viewadd_vms_graphicsconsoles(self, vid, console, query):
+        vm = self.must("vms", vid)
+        if console.protocol is None:
+            raise bad_request("Cannot add Graphics Device. The following field is required: protocol")
+        if vm.status not in (S.DOWN,):
+            raise conflict("Cannot add Graphics Device. VM is not down.")
+        x = self.store.x("vms", vid)
+        graphics = list(x.get("graphics", []))
+        if console.protocol.value in graphics:
+            raise conflict("Cannot add Graphics Device. Only one graphics device of each type is allowed.")
+        graphics.append(console.protocol.value)
+        x["graphics"] = graphics
+        self.store.touch("vms", vid)
+        return [c for c in self._consoles(vid) if c.protocol == console.protocol][0]
+
+    def viewremove_vms_graphicsconsoles(self, vid, cid, query):
+        vm = self.must("vms", vid)
+        x = self.store.x("vms", vid)
+        graphics = [g for g in x.get("graphics", []) if self._console_id(g) != cid]
+        if len(graphics) == len(x.get("graphics", [])):
+            raise ApiError(404)
+        if vm.status != S.DOWN:
+            raise conflict("Cannot remove Graphics Device. VM is not down.")
+        x["graphics"] = graphics
+        self.store.touch("vms", vid)
+
+    def viewaction_vms_graphicsconsoles_ticket(self, vid, cid, action, query):
+        vm = self.must("vms", vid)
+        self.viewget_vms_graphicsconsoles(vid, cid, {})
+        if vm.status not in RUNNING:
+            raise conflict("Cannot set console ticket. VM is not running.")
+        import secrets
+        expiry = action.ticket.expiry if action.ticket is not None and action.ticket.expiry else 120
+        value = action.ticket.value if action.ticket is not None and action.ticket.value else \
+            secrets.token_urlsafe(9)
+        return self.action_result(ticket=T.Ticket(value=value, expiry=expiry))
+
+    # -- OVF (all_content) -------------------------------------------------------------------------
+    def vm_ovf(self, vm, atts_coll="vm_disk_attachments", nics_coll="vm_nics"):
+        """A VM's configuration as the Engine reports it under ``initialization.configuration`` (OVF); with the
+        template collections, a template's."""
+        from xml.sax.saxutils import escape
+        disks = []
+        for att in self.store.list(atts_coll, vm.id):
+            d = self.store.get("disks", att.disk.id)
+            if d is None:
+                continue
+            disks.append('<Disk ovf:diskId="%s" ovf:size="%d" ovf:actual_size="%d" ovf:fileRef="%s/%s" '
+                         'ovf:format="http://www.vmware.com/specifications/vmdk.html#sparse" '
+                         'ovf:volume-format="%s" ovf:disk-interface="%s" ovf:boot="%s" ovf:disk-alias="%s"/>' % (
+                             d.image_id, (d.provisioned_size or 0) // GIB, (d.actual_size or 0) // GIB, d.id,
+                             d.image_id, "COW" if d.format == T.DiskFormat.COW else "RAW",
+                             att.interface.value.upper() if att.interface else "VIRTIO",
+                             str(bool(att.bootable)).lower(), escape(d.alias or "")))
+        nics = "".join('<Item><rasd:Caption>Ethernet adapter on %s</rasd:Caption><rasd:InstanceId>%s</rasd:InstanceId>'
+                       '<rasd:ResourceType>10</rasd:ResourceType><rasd:Name>%s</rasd:Name>'
+                       '<rasd:MACAddress>%s</rasd:MACAddress></Item>' % (
+                           escape(n.vnic_profile.id if n.vnic_profile else ""), n.id, escape(n.name),
+                           n.mac.address if n.mac else "") for n in self.store.list(nics_coll, vm.id))
+        topo = vm.cpu.topology if vm.cpu is not None and vm.cpu.topology is not None else T.CpuTopology()
+        return ('<?xml version="1.0" encoding="UTF-8"?><ovf:Envelope xmlns:ovf="http://schemas.dmtf.org/ovf/envelope/1/" '
+                'xmlns:rasd="http://schemas.dmtf.org/wbem/wscim/1/cim-schema/2/CIM_ResourceAllocationSettingData" '
+                'xmlns:vssd="http://schemas.dmtf.org/wbem/wscim/1/cim-schema/2/CIM_VirtualSystemSettingData" '
+                'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" ovf:version="4.5.0.0">'
+                '<References/><Section xsi:type="ovf:DiskSection_Type"><Info>List of Virtual Disks</Info>%s</Section>'
+                '<Content ovf:id="out" xsi:type="ovf:VirtualSystem_Type"><Name>%s</Name><TemplateId>%s</TemplateId>'
+                '<Description>%s</Description><CreationDate>%s</CreationDate>'
+                '<Section xsi:type="ovf:OperatingSystemSection_Type"><Description>%s</Description></Section>'
+                '<Section xsi:type="ovf:VirtualHardwareSection_Type"><Info>%d CPU, %d Memory</Info>'
+                '<Item><rasd:ResourceType>3</rasd:ResourceType><rasd:num_of_sockets>%d</rasd:num_of_sockets>'
+                '<rasd:cpu_per_socket>%d</rasd:cpu_per_socket></Item>'
+                '<Item><rasd:ResourceType>4</rasd:ResourceType><rasd:VirtualQuantity>%d</rasd:VirtualQuantity></Item>'
+                '%s</Section></Content></ovf:Envelope>') % (
+                    "".join(disks), escape(vm.name), getattr(vm, "template", None).id if getattr(vm, "template", None) else (
+                        vm.id if atts_coll == "template_disk_attachments" else self.BLANK_ID),
+                    escape(vm.description or ""), vm.creation_time.strftime("%Y/%m/%d %H:%M:%S") if vm.creation_time
+                    else "", escape(vm.os.type if vm.os and vm.os.type else "other"),
+                    (topo.sockets or 1) * (topo.cores or 1) * (topo.threads or 1), (vm.memory or 0) // MIB,
+                    topo.sockets or 1, topo.cores or 1, (vm.memory or 0) // MIB, nics)
 
 def _stat(name, desc, value, unit, typ="decimal"):
     return T.Statistic(id=new_stat_id(name), name=name, description=desc, kind=T.StatisticKind.GAUGE,
@@ -877,6 +1415,21 @@ def _own(stat, coll, oid):
     elif coll == "disks":
         stat.disk = ref("disks", oid)
     return stat
+
+
+def _restorable(vm):
+    """The part of a VM's configuration a snapshot brings back (not its identity or run state)."""
+    for attr in ("id", "href", "name", "status", "host", "start_time", "stop_time", "creation_time",
+                 "next_run_configuration_exists", "run_once", "cluster", "template", "original_template"):
+        setattr(vm, attr, None)
+    return vm
+
+
+def _actual(path):
+    try:
+        return os.stat(path).st_blocks * 512
+    except OSError:
+        return 0
 
 
 def _apply_vm_update(stored, vm):
