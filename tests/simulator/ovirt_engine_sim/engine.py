@@ -17,6 +17,7 @@ from .labels import LabelsMixin
 from .ova import OvaMixin
 from .quotas import QuotasMixin
 from .levels import LevelsMixin
+from .recovery import RecoveryMixin
 
 FAULT_KINDS = {
     "http_status": "answer a share (or count) of API requests with an HTTP status (default 503)",
@@ -187,7 +188,7 @@ SEARCHABLE = set(FIELDS)
 
 
 class Engine(InfraMixin, VmsMixin, HostsMixin, StorageMixin, AccessMixin, LabelsMixin, JobsMixin, OvaMixin,
-             QuotasMixin, LevelsMixin, CoreMixin):
+             QuotasMixin, LevelsMixin, RecoveryMixin, CoreMixin):
     BLANK_ID = "00000000-0000-0000-0000-000000000000"
     FENCE_TYPES = ("ipmilan", "idrac", "ilo", "ilo2", "ilo3", "ilo4", "ilo5", "drac5", "drac7", "rsa", "rsb",
                    "apc", "apc_snmp", "bladecenter", "cisco_ucs", "eps", "hpblade", "redfish", "wti")
@@ -207,6 +208,8 @@ class Engine(InfraMixin, VmsMixin, HostsMixin, StorageMixin, AccessMixin, Labels
             seeds.SEEDS[seed](self)
             self.schedule_update_checks()
             self.persist()
+        else:
+            self.recovered = self.remove_unacknowledged_images()
 
     # -- faults ---------------------------------------------------------------------------------
     def add_fault(self, spec):

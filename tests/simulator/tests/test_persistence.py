@@ -52,3 +52,29 @@ def test_restart_keeps_objects_ids_events_and_ca(tmp_path):
         system.vms_service().vm_service(vm.id).stop()
         assert int(system.events_service().list(max=1)[0].id) > newest
         conn.close()
+
+
+def test_image_folders_of_disks_never_acknowledged_are_removed_at_start(tmp_path):
+    """A crash between writing a disk's image and committing its record leaves a folder no disk owns; the
+    next start removes it and keeps every folder a stored disk owns."""
+    import os
+    import uuid
+
+    from ovirt_engine_sim.testing import start_simulator
+    state = str(tmp_path / "state")
+    with start_simulator(state, time_scale=0.01) as sim:
+        conn = sim.connection()
+        sds = conn.system_service().storage_domains_service().list(search="name=data-nfs")
+        disks = conn.system_service().disks_service().list()
+        conn.close()
+    images = os.path.join(state, "storage", sds[0].id, "images")
+    kept = sorted(os.listdir(images))
+    assert kept and all(d.id in kept or not os.path.isdir(os.path.join(images, d.id)) for d in disks)
+    orphan = os.path.join(images, str(uuid.uuid4()))
+    os.makedirs(orphan)
+    with open(os.path.join(orphan, str(uuid.uuid4())), "wb") as f:
+        f.write(b"\0" * 4096)
+    with start_simulator(state, time_scale=0.01):
+        pass
+    assert not os.path.exists(orphan)
+    assert sorted(os.listdir(images)) == kept
