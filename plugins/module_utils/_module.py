@@ -22,11 +22,23 @@ from ansible_collections.sre.ovirt.plugins.module_utils.slo.policy import (
 from ansible_collections.sre.ovirt.plugins.module_utils.engine import ENGINE_ARGUMENT_SPEC, WAIT_ARGUMENT_SPEC
 
 
+class TaskFailed(EngineError):
+    """Raised by a module's helpers when the task must fail: ``main()`` fails once, with ``msg`` and ``result``
+    (the field at fault, what was done so far). An EngineError, so ``except EngineError`` catches it."""
+
+    def __init__(self, msg, **result):
+        super(TaskFailed, self).__init__(msg)
+        self.result = result
+
+
 class EngineModule(AnsibleModule):
     """``mutating=True`` modules take ``slo_policy`` and evaluate the SLO gate once, before their first
     POST/PUT/DELETE (and, in check mode, when they would change something). Read-only modules never block."""
 
     def __init__(self, argument_spec, waits=True, mutating=True, change_class=None, reads_policy=False, **kwargs):
+        """``mutating`` and ``change_class`` may be functions of the validated parameters: what the task does
+        decides whether the gate applies and how (activating a host restores service, asking for updates changes
+        nothing), before the policy is read."""
         spec = dict(ENGINE_ARGUMENT_SPEC)
         if waits:
             spec.update(WAIT_ARGUMENT_SPEC)
@@ -38,7 +50,7 @@ class EngineModule(AnsibleModule):
         # fail_json (below) must then report Ansible's own message, not trip over missing attributes.
         self.diff = {"before": {}, "after": {}}
         self._client = None
-        self.mutating = mutating
+        self.mutating = bool(mutating) if not callable(mutating) else True
         # A read-only module that works with the policy itself (sli_collect writes its ledger) takes slo_policy
         # from its task; other read-only modules ignore it (module_defaults sets it for the whole group).
         self.reads_policy = reads_policy
@@ -48,6 +60,10 @@ class EngineModule(AnsibleModule):
         super(EngineModule, self).__init__(argument_spec=spec, **kwargs)
         if not HAS_SDK:
             self.fail_json(msg=missing_required_lib("ovirt-engine-sdk-python"))
+        if callable(mutating):
+            self.mutating = bool(mutating(self.params))
+        if callable(change_class):
+            change_class = change_class(self.params)
         try:
             self.slo_policy = self._load_policy()
         except GateError as exc:
@@ -117,7 +133,7 @@ class EngineModule(AnsibleModule):
         """The object named ``name`` in ``collection``; when there is none, fail naming the option ``field``."""
         found = get_by_name(collection, name, what)
         if found is None:
-            self.fail_json(msg="%s: no %s named %s" % (field, what, name), field=field, **result)
+            raise TaskFailed("%s: no %s named %s" % (field, what, name), field=field, **result)
         return found
 
     def latest_error_event(self, vm_id=None, host_id=None):
@@ -158,6 +174,8 @@ class EngineModule(AnsibleModule):
 
     def fail_from(self, exc):
         """Fail once, with the Engine's fault detail and HTTP status."""
+        if isinstance(exc, TaskFailed):
+            self.fail_json(msg=str(exc), **exc.result)
         exc = translate(exc)
         result = {"exception": traceback.format_exc()}
         if isinstance(exc, EngineChangeRefused):

@@ -114,7 +114,7 @@ except ImportError:  # pragma: no cover
     otypes = None
 
 try:
-    from ansible_collections.sre.ovirt.plugins.module_utils._module import EngineModule
+    from ansible_collections.sre.ovirt.plugins.module_utils._module import EngineModule, TaskFailed
     from ansible_collections.sre.ovirt.plugins.module_utils.engine import EngineError, where
 except ImportError:  # pragma: no cover
     pass
@@ -154,9 +154,10 @@ def main():
         module.fail_json(msg="fencing.connectivity_threshold: a percentage 0-100, got %d" % t,
                          field="fencing.connectivity_threshold")
     try:
-        run(module, p)
+        result = run(module, p)
     except EngineError as exc:
         module.fail_from(exc)
+    module.exit_json(**result)
 
 
 def run(module, p):
@@ -184,7 +185,7 @@ def run(module, p):
             continue
         unknown = sorted(set(g["vms"] or []) - set(ids))
         if unknown:
-            module.fail_json(msg="affinity_groups[%s].vms: no VM named %s in cluster %s" % (
+            raise TaskFailed("affinity_groups[%s].vms: no VM named %s in cluster %s" % (
                 g["name"], ", ".join(unknown), p["name"]), field="affinity_groups.vms")
         old = have["affinity_groups"].get(g["name"], {"vms": []})
         want["affinity_groups"][g["name"]] = {"positive": g["positive"], "enforcing": g["enforcing"],
@@ -193,7 +194,7 @@ def run(module, p):
     module.diff = {"before": have, "after": want}
     if changed and not module.check_mode:
         apply(module.client, csvc, groups_svc, groups, have, want, ids)
-    module.exit_json(changed=changed, cluster=want)
+    return dict(changed=changed, cluster=want)
 
 
 def apply(client, csvc, groups_svc, groups, have, want, ids):

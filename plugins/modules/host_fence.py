@@ -89,7 +89,7 @@ refused:
 """
 
 try:
-    from ansible_collections.sre.ovirt.plugins.module_utils._module import EngineModule
+    from ansible_collections.sre.ovirt.plugins.module_utils._module import EngineModule, TaskFailed
     from ansible_collections.sre.ovirt.plugins.module_utils.client.wait import wait_for
     from ansible_collections.sre.ovirt.plugins.module_utils.engine import EngineError, where
 except ImportError:  # pragma: no cover
@@ -140,9 +140,10 @@ def main():
         storm_limit=dict(type="float", default=0.5), confirm_leases=dict(type="bool", default=False)),
         supports_check_mode=True, change_class="remediation")
     try:
-        run(module, module.params)
+        result = run(module, module.params)
     except EngineError as exc:
         module.fail_from(exc)
+    module.exit_json(**result)
 
 
 def run(module, p):
@@ -156,15 +157,15 @@ def run(module, p):
     ids = [v.id for v in on_host]
     why = judge(host, peers, on_host, p)
     if why:
-        module.fail_json(msg="refusing to %s host %s: %s" % (p["action"], p["host"], why), refused=why,
+        raise TaskFailed("refusing to %s host %s: %s" % (p["action"], p["host"], why), refused=why,
                          host_status=host.status.value, vms=vm_report(vms_service, ids, hosts_by_id))
     hsvc = hosts.host_service(host.id)
     if p["action"] == "status":
         answer = hsvc.fence(fence_type="status")
-        module.exit_json(changed=False, power=answer.status.value if answer and answer.status else None,
-                         host_status=host.status.value, vms=vm_report(vms_service, ids, hosts_by_id))
+        return dict(changed=False, power=answer.status.value if answer and answer.status else None,
+                    host_status=host.status.value, vms=vm_report(vms_service, ids, hosts_by_id))
     if module.check_mode:
-        module.exit_json(changed=True, host_status=host.status.value, vms=vm_report(vms_service, ids, hosts_by_id))
+        return dict(changed=True, host_status=host.status.value, vms=vm_report(vms_service, ids, hosts_by_id))
     hsvc.fence(fence_type=p["action"])
     final = host
     if p["wait"]:
@@ -185,7 +186,7 @@ def run(module, p):
         wait_for(lambda: vm_report(vms_service, ids, hosts_by_id),
                  done=lambda rows: all(r["status"] in ("up", "down") for r in rows),
                  timeout=p["timeout"], interval=p["poll_interval"], what="the host's VMs to settle")
-    module.exit_json(changed=True, host_status=final.status.value, vms=vm_report(vms_service, ids, hosts_by_id))
+    return dict(changed=True, host_status=final.status.value, vms=vm_report(vms_service, ids, hosts_by_id))
 
 
 if __name__ == "__main__":

@@ -118,15 +118,16 @@ seconds:
   type: float
 """
 
-import re
 import time
 
 try:
     from ansible_collections.sre.ovirt.plugins.module_utils.model.capacity import OCCUPYING
-    from ansible_collections.sre.ovirt.plugins.module_utils._module import EngineModule
+    from ansible_collections.sre.ovirt.plugins.module_utils.model.events import (
+        VDS_MAINTENANCE_FAILED, VM_MIGRATION_DONE, VM_MIGRATION_FAILED, migration_seconds)
+    from ansible_collections.sre.ovirt.plugins.module_utils._module import EngineModule, TaskFailed
     from ansible_collections.sre.ovirt.plugins.module_utils.client.wait import wait_for
     from ansible_collections.sre.ovirt.plugins.module_utils.engine import (
-        EngineConflict, EngineError, EngineFailedState, last_event_id)
+        EngineConflict, EngineError, EngineFailedState, all_of, last_event_id, of_types, where)
 except ImportError:  # pragma: no cover
     pass
 try:
@@ -134,22 +135,20 @@ try:
 except ImportError:  # pragma: no cover - EngineModule reports the missing SDK
     otypes = None
 
-_DURATION = re.compile(r"Duration:\s*(\d+)\s*s", re.I)
-
-
 def main():
     module = EngineModule(argument_spec=dict(
         host=dict(type="str", required=True),
         state=dict(type="str", choices=["maintenance", "active"], default="maintenance"),
         stop_pinned=dict(type="bool", default=False), reason=dict(type="str"),
         start_vms=dict(type="list", elements="str", default=[]), probe=dict(type="bool", default=False)),
-        supports_check_mode=True)
-    if module.params["state"] == "active" and module.slo_policy is not None:
-        module.slo_policy["change_class"] = "remediation"
+        supports_check_mode=True,
+        # Activating a host restores capacity: it passes the gate as a remediation.
+        change_class=lambda p: "remediation" if p["state"] == "active" else None)
     try:
-        run(module, module.params)
+        result = run(module, module.params)
     except EngineError as exc:
         module.fail_from(exc)
+    module.exit_json(**result)
 
 
 def wait_host(module, hsvc, p, wanted, failed, what, seen):
@@ -169,7 +168,7 @@ def wait_host(module, hsvc, p, wanted, failed, what, seen):
 def gave_up(system, host, mark):
     """The Engine's own word (event 17) that it stopped moving this host to maintenance since ``mark``."""
     return any(e.host is not None and e.host.id == host.id
-               for e in system.events_service().list(from_=mark, search="type=17"))
+               for e in system.events_service().list(from_=mark, search=of_types(VDS_MAINTENANCE_FAILED)))
 
 
 def activate(module, system, hsvc, host, p, result):
@@ -184,7 +183,7 @@ def activate(module, system, hsvc, host, p, result):
     result.update(changed=changed, started_vms=sorted(v.name for v in wanted),
                   diff={"before": {"status": status}, "after": {"status": "up"}})
     if module.check_mode or not changed:
-        module.exit_json(**result)
+        return result
     started = time.time()
     if status != "up":
         hsvc.activate()
@@ -202,15 +201,15 @@ def activate(module, system, hsvc, host, p, result):
                      latest_error=lambda i=vm.id: module.latest_error_event(vm_id=i))
         if p["probe"]:
             probe(module, system, host, p, result)
-    module.exit_json(**dict(result, seconds=round(time.time() - started, 3)))
+    return dict(result, seconds=round(time.time() - started, 3))
 
 
 def probe(module, system, host, p, result):
     vms_svc = system.vms_service()
-    if [v for v in vms_svc.list(search="host=%s" % p["host"]) if v.status.value == "up"]:
+    if [v for v in vms_svc.list(search=where("host", p["host"])) if v.status.value == "up"]:
         return
     cluster = system.clusters_service().cluster_service(host.cluster.id).get()
-    movable = [v for v in vms_svc.list(search="cluster=%s and status=up" % cluster.name)
+    movable = [v for v in vms_svc.list(search=all_of(where("cluster", cluster.name), where("status", "up")))
                if v.host is not None and v.host.id != host.id and
                (v.placement_policy is None or v.placement_policy.affinity is None or
                 v.placement_policy.affinity.value == "migratable")]
@@ -239,7 +238,7 @@ def probe(module, system, host, p, result):
         # Up elsewhere: another host's probe may have taken the VM on after it arrived here (event 63).
         return v.host.id == host.id or any(
             e.host is not None and e.host.id == host.id and e.vm is not None and e.vm.id == vm.id
-            for e in system.events_service().list(from_=mark, search="type=63"))
+            for e in system.events_service().list(from_=mark, search=of_types(VM_MIGRATION_DONE)))
 
     wait_for(svc.get, done=landed, failed=lambda v: v.status.value == "up",
              timeout=p["timeout"], interval=p["poll_interval"], immediate=False,
@@ -256,21 +255,21 @@ def run(module, p):
     result = {"changed": False, "host_status": host.status.value, "stopped_vms": [], "migrated_vms": [],
               "started_vms": []}
     if p["state"] == "active":
-        activate(module, system, hsvc, host, p, result)
+        return activate(module, system, hsvc, host, p, result)
 
     module.diff = {"before": {"status": host.status.value}, "after": {"status": "maintenance"}}
     if host.status.value == "maintenance":
-        module.exit_json(**dict(result, diff={"before": module.diff["before"], "after": module.diff["before"]}))
-    on_host = [v for v in vms_svc.list(search="host=%s" % p["host"]) if v.status.value in OCCUPYING]
+        return dict(result, diff={"before": module.diff["before"], "after": module.diff["before"]})
+    on_host = [v for v in vms_svc.list(search=where("host", p["host"])) if v.status.value in OCCUPYING]
     stuck = [v for v in on_host if v.placement_policy is not None and v.placement_policy.affinity is not None
              and v.placement_policy.affinity.value in ("pinned", "user_migratable")]
     if stuck and not p["stop_pinned"]:
-        module.fail_json(msg="host %s: VMs that cannot migrate are running there: %s (set stop_pinned to shut them "
-                             "down first)" % (p["host"], ", ".join(sorted(v.name for v in stuck))), **result)
+        raise TaskFailed("host %s: VMs that cannot migrate are running there: %s (set stop_pinned to shut them "
+                         "down first)" % (p["host"], ", ".join(sorted(v.name for v in stuck))), **result)
     result.update(changed=True, stopped_vms=sorted(v.name for v in stuck),
                   migrated_vms=sorted(v.name for v in on_host if v not in stuck), diff=module.diff)
     if module.check_mode:
-        module.exit_json(**result)
+        return result
     started = time.time()
     mark = last_event_id(system.events_service())
     for v in stuck:
@@ -282,7 +281,7 @@ def run(module, p):
                  describe=lambda vm: "VM %s is %s" % (v.name, vm.status.value))
     hsvc.deactivate(reason=p["reason"])
     if not p["wait"]:
-        module.exit_json(**dict(result, host_status=hsvc.get().status.value))
+        return dict(result, host_status=hsvc.get().status.value)
     seen = set()
     try:
         final = wait_host(module, hsvc, p, ("maintenance",),
@@ -290,20 +289,21 @@ def run(module, p):
                                                                 gave_up(system, host, mark)),
                           "host %s to reach maintenance" % p["host"], seen)
     except EngineFailedState as exc:
-        left = [v.name for v in vms_svc.list(search="host=%s" % p["host"]) if v.status.value in OCCUPYING]
+        left = [v.name for v in vms_svc.list(search=where("host", p["host"])) if v.status.value in OCCUPYING]
         failures = [e.description for e in system.events_service().list(from_=mark)
-                    if e.code in (17, 65) and (e.host is None or e.host.id == host.id or e.code == 65)]
-        module.fail_json(msg="host %s did not reach maintenance; VMs that did not move: %s; %s" % (
+                    if e.code in (VDS_MAINTENANCE_FAILED, VM_MIGRATION_FAILED) and
+                    (e.host is None or e.host.id == host.id or e.code == VM_MIGRATION_FAILED)]
+        raise TaskFailed("host %s did not reach maintenance; VMs that did not move: %s; %s" % (
             p["host"], ", ".join(sorted(left)) or "none", "; ".join(failures) or str(exc)),
             **dict(result, host_status=hsvc.get().status.value, not_migrated=sorted(left)))
     seconds = round(time.time() - started, 3)
     module.record("host_maintenance_seconds", seconds, subject=p["host"])
-    for e in system.events_service().list(from_=mark, search="type=63"):
-        m = _DURATION.search(e.description or "")
-        if m:
-            module.record("vm_migration_seconds", float(m.group(1)), subject=e.vm.id if e.vm else None,
+    for e in system.events_service().list(from_=mark, search=of_types(VM_MIGRATION_DONE)):
+        moved = migration_seconds(e.description)
+        if moved is not None:
+            module.record("vm_migration_seconds", moved, subject=e.vm.id if e.vm else None,
                           source_id="event:%s" % e.id)
-    module.exit_json(**dict(result, host_status=final.status.value, seconds=seconds))
+    return dict(result, host_status=final.status.value, seconds=seconds)
 
 
 if __name__ == "__main__":

@@ -134,7 +134,7 @@ except ImportError:  # pragma: no cover - EngineModule reports the missing SDK
     otypes = None
 
 try:
-    from ansible_collections.sre.ovirt.plugins.module_utils._module import EngineModule
+    from ansible_collections.sre.ovirt.plugins.module_utils._module import EngineModule, TaskFailed
     from ansible_collections.sre.ovirt.plugins.module_utils.engine import EngineError
 except ImportError:  # pragma: no cover
     pass
@@ -196,26 +196,16 @@ def main():
     p = module.params
     try:
         result = run(module, p)
-    except Refused as exc:
-        module.fail_json(msg=str(exc), **exc.result)
     except EngineError as exc:
         module.fail_from(exc)
     module.exit_json(**result)
-
-
-class Refused(Exception):
-    """The run stops here; ``result`` goes with the failure (field, agents, verified...)."""
-
-    def __init__(self, msg, **result):
-        super(Refused, self).__init__(msg)
-        self.result = result
 
 
 def run(module, p):
     """Plan, change what differs, verify; return the result (main() exits once)."""
     for i, a in enumerate(p["agents"] or []):
         if not (a["address"] or "").strip():
-            raise Refused("agents[%d].address: the BMC address must not be empty" % i, field="agents[%d].address" % i)
+            raise TaskFailed("agents[%d].address: the BMC address must not be empty" % i, field="agents[%d].address" % i)
     hosts = module.client.system_service().hosts_service()
     host = module.require(hosts, p["host"], "host", "host")
     hsvc = hosts.host_service(host.id)
@@ -227,7 +217,7 @@ def run(module, p):
         wanted = wanted_agents(p["agents"])
         keys = [(w["type"], w["address"]) for w in wanted]
         if len(set(keys)) != len(keys):
-            raise Refused("agents: each type and address may appear once", field="agents")
+            raise TaskFailed("agents: each type and address may appear once", field="agents")
         for w in wanted:
             cur = have.get((w["type"], w["address"]))
             if cur is None:
@@ -243,7 +233,7 @@ def run(module, p):
     if p["kdump_detection"] is not None:
         pm_want["kdump_detection"] = p["kdump_detection"]
     if p["enabled"] and not (existing if p["agents"] is None else p["agents"]):
-        raise Refused("agents: power management on host %s needs at least one fence agent" % p["host"],
+        raise TaskFailed("agents: power management on host %s needs at least one fence agent" % p["host"],
                       field="agents")
     changed = bool(plan["add"] or plan["update"] or plan["remove"] or pm_want != pm_have)
     before = {"power_management": pm_have, "agents": [agent_view(a) for a in existing]}
@@ -288,7 +278,7 @@ def verify(hsvc, p, result):
             hsvc.update(otypes.Host(power_management=otypes.PowerManagement(enabled=False)))
             result["power_management"]["enabled"] = False
             left = "disabled again"
-        raise Refused("host %s: fence agent %s did not answer a status check: %s; power management %s" % (
+        raise TaskFailed("host %s: fence agent %s did not answer a status check: %s; power management %s" % (
             p["host"], agents, detail.strip("[]"), left), **result)
     result["verified"] = True
     result["power_management"]["status"] = status

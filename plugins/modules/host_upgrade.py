@@ -91,28 +91,31 @@ import time
 try:
     from ansible_collections.sre.ovirt.plugins.module_utils._module import EngineModule
     from ansible_collections.sre.ovirt.plugins.module_utils.client.wait import wait_for
-    from ansible_collections.sre.ovirt.plugins.module_utils.engine import EngineError, last_event_id
+    from ansible_collections.sre.ovirt.plugins.module_utils.engine import EngineError, last_event_id, where
+    from ansible_collections.sre.ovirt.plugins.module_utils.model.events import (
+        HOST_AVAILABLE_UPDATES_FAILED, HOST_AVAILABLE_UPDATES_FINISHED, HOST_UPGRADE_FAILED, HOST_UPGRADE_FINISHED,
+        VDS_HOST_NOT_RESPONDING)
 except ImportError:  # pragma: no cover
     pass
 
-CHECK_DONE = (885,)
-CHECK_FAILED = (839,)
-UPGRADE_DONE = (842,)
-UPGRADE_FAILED = (841,)
-NOT_RESPONDING = 9027
+CHECK_DONE = (HOST_AVAILABLE_UPDATES_FINISHED,)
+CHECK_FAILED = (HOST_AVAILABLE_UPDATES_FAILED,)
+UPGRADE_DONE = (HOST_UPGRADE_FINISHED,)
+UPGRADE_FAILED = (HOST_UPGRADE_FAILED,)
 BUSY = ("installing", "reboot", "preparing_for_maintenance", "unassigned", "initializing", "connecting")
 
 
 def main():
     module = EngineModule(argument_spec=dict(
         host=dict(type="str", required=True), action=dict(type="str", choices=["check", "upgrade"], default="upgrade"),
-        reboot=dict(type="bool", default=True)), supports_check_mode=True)
-    if module.params["action"] == "check":
-        module.slo_policy = None  # asking the host what it could install changes nothing: never refused
+        reboot=dict(type="bool", default=True)), supports_check_mode=True,
+        # Asking the host what it could install changes nothing: never gated.
+        mutating=lambda p: p["action"] == "upgrade")
     try:
-        run(module, module.params)
+        result = run(module, module.params)
     except EngineError as exc:
         module.fail_from(exc)
+    module.exit_json(**result)
 
 
 def run(module, p):
@@ -123,7 +126,7 @@ def run(module, p):
     result = {"changed": False, "update_available": bool(host.update_available), "host_status": host.status.value,
               "events": []}
     if module.check_mode or (p["action"] == "upgrade" and not host.update_available):
-        module.exit_json(**dict(result, changed=p["action"] == "upgrade" and bool(host.update_available)))
+        return dict(result, changed=p["action"] == "upgrade" and bool(host.update_available))
     mark = last_event_id(events_svc)
     # UpgradeHostInternalCommand: a host upgraded from maintenance is left there; any other goes initializing (after
     # a reboot: non-responsive first) and host monitoring brings it up.
@@ -135,7 +138,7 @@ def run(module, p):
         # One request per poll while the host is visibly busy; its events are read when it may have finished.
         h = hsvc.get()
         if p["action"] == "check" or h.status.value not in BUSY:
-            out = [e for e in events_svc.list(from_=mark, search="host.id=%s" % host.id)
+            out = [e for e in events_svc.list(from_=mark, search=where("host.id", host.id))
                    if e.host is not None and e.host.id == host.id]
             seen["events"] = sorted(out, key=lambda e: int(e.id))
         return seen["events"], h
@@ -155,7 +158,7 @@ def run(module, p):
             # at the deadline.
             return h.status.value == "non_responsive"
         # After it, non-responsive is the way back up (the reboot); the Engine saying so (9027) is not.
-        return any(e.code == NOT_RESPONDING for e in evs[end + 1:])
+        return any(e.code == VDS_HOST_NOT_RESPONDING for e in evs[end + 1:])
 
     def complete(state):
         evs, h = state
@@ -181,7 +184,7 @@ def run(module, p):
     if p["action"] == "upgrade":
         result.update(changed=True, seconds=round(time.time() - started, 3))
         module.record("host_upgrade_seconds", result["seconds"], subject=p["host"])
-    module.exit_json(**result)
+    return result
 
 
 if __name__ == "__main__":

@@ -99,7 +99,7 @@ except ImportError:  # pragma: no cover
     otypes = None
 
 try:
-    from ansible_collections.sre.ovirt.plugins.module_utils._module import EngineModule
+    from ansible_collections.sre.ovirt.plugins.module_utils._module import EngineModule, TaskFailed
     from ansible_collections.sre.ovirt.plugins.module_utils.engine import EngineError, get_by_name
 except ImportError:  # pragma: no cover
     pass
@@ -135,9 +135,10 @@ def main():
     if p["priority"] is not None and not 0 <= p["priority"] <= 100:
         module.fail_json(msg="priority: must be between 0 and 100, got %d" % p["priority"], field="priority")
     try:
-        run(module, p)
+        result = run(module, p)
     except EngineError as exc:
         module.fail_from(exc)
+    module.exit_json(**result)
 
 
 def run(module, p):
@@ -164,17 +165,17 @@ def run(module, p):
         known = dict((g.name, g) for g in groups)
         unknown = sorted(set(p["affinity_groups"]) - set(known))
         if unknown:
-            module.fail_json(msg="affinity_groups: %s not in the VM's cluster (known: %s)" % (
+            raise TaskFailed("affinity_groups: %s not in the VM's cluster (known: %s)" % (
                 ", ".join(unknown), ", ".join(sorted(known)) or "none"), field="affinity_groups")
         keep = set(p["affinity_groups"]) | (set() if p["purge_affinity_groups"] else set(have["affinity_groups"]))
         want["affinity_groups"] = sorted(keep)
     changed = want != have
     module.diff = {"before": have, "after": want}
     if not changed or module.check_mode:
-        module.exit_json(changed=changed, ha=want, next_run_pending=pending)
+        return dict(changed=changed, ha=want, next_run_pending=pending)
     apply(system, vm, have, want, groups, p)
     after = system.vms_service().vm_service(vm.id).get()
-    module.exit_json(changed=True, ha=want, next_run_pending=bool(after.next_run_configuration_exists))
+    return dict(changed=True, ha=want, next_run_pending=bool(after.next_run_configuration_exists))
 
 
 def apply(system, vm, have, want, groups, p):
