@@ -85,6 +85,7 @@ from ansible_collections.sre.ovirt.plugins.module_utils._module import EngineMod
 from ansible_collections.sre.ovirt.plugins.module_utils.client.errors import EngineError
 from ansible_collections.sre.ovirt.plugins.module_utils.client.convert import statistics_dict
 from ansible_collections.sre.ovirt.plugins.module_utils.client.search import where
+from ansible_collections.sre.ovirt.plugins.module_utils.model.capacity import memory_overcommit_percent, schedulable_memory
 
 KINDS = ["datacenters", "clusters", "hosts", "storage_domains"]
 
@@ -116,13 +117,11 @@ def cluster_rows(clusters, hosts, dcs_by_id):
     for c in clusters:
         mine = [h for h in hosts if h.cluster is not None and h.cluster.id == c.id]
         up = [h for h in mine if _v(h.status) == "up"]
-        pct = 100
-        if c.memory_policy is not None and c.memory_policy.over_commit is not None:
-            pct = c.memory_policy.over_commit.percent or 100
-        capacity = sum(int((h.memory or 0) * pct / 100) for h in up)
+        pct = memory_overcommit_percent(c)
+        capacity = sum(schedulable_memory(h, pct) for h in up)
         free = sum(h.max_scheduling_memory or 0 for h in up)
         committed = capacity - free
-        largest = max([int((h.memory or 0) * pct / 100) for h in up] or [0])
+        largest = max([schedulable_memory(h, pct) for h in up] or [0])
         rows.append({
             "id": c.id, "name": c.name, "data_center": dcs_by_id.get(c.data_center.id) if c.data_center else None,
             "hosts": len(mine), "hosts_up": len(up), "memory_capacity": capacity, "memory_committed": committed,

@@ -79,12 +79,13 @@ problems:
 try:
     from ansible_collections.sre.ovirt.plugins.module_utils._module import EngineModule
     from ansible_collections.sre.ovirt.plugins.module_utils.engine import EngineError, of_types, where
+    from ansible_collections.sre.ovirt.plugins.module_utils.model.capacity import (
+        memory_overcommit_percent, schedulable_memory)
     from ansible_collections.sre.ovirt.plugins.module_utils.model.events import VDS_FENCE_STATUS, VDS_FENCE_STATUS_FAILED
+    from ansible_collections.sre.ovirt.plugins.module_utils.model.vm_status import LOST_WITH_HOST
 except ImportError:  # pragma: no cover
     pass
 
-RUNNING = ("up", "powering_up", "wait_for_launch", "migrating", "paused", "reboot_in_progress", "unknown",
-           "not_responding")
 
 
 def fenceable(host, cluster, agents, verified, peers_up):
@@ -104,17 +105,15 @@ def fenceable(host, cluster, agents, verified, peers_up):
 
 def predict(failed, hosts, vms, cluster, can_fence):
     """What happens to ``failed``'s VMs: restart order with target hosts, VMs that stay down, unplaced."""
-    pct = 100
-    if cluster.memory_policy and cluster.memory_policy.over_commit and cluster.memory_policy.over_commit.percent:
-        pct = cluster.memory_policy.over_commit.percent
+    pct = memory_overcommit_percent(cluster)
     free = {}
     for h in hosts:
         if h.id != failed.id and h.status.value == "up":
             used = sum(v.memory or 0 for v in vms if v.host is not None and v.host.id == h.id
-                       and v.status.value in RUNNING)
-            free[h.id] = (h.memory or 0) * pct // 100 - used
+                       and v.status.value in LOST_WITH_HOST)
+            free[h.id] = schedulable_memory(h, pct) - used
     names = dict((h.id, h.name) for h in hosts)
-    lost = [v for v in vms if v.host is not None and v.host.id == failed.id and v.status.value in RUNNING]
+    lost = [v for v in vms if v.host is not None and v.host.id == failed.id and v.status.value in LOST_WITH_HOST]
     ha = [v for v in lost if v.high_availability and v.high_availability.enabled]
     ha.sort(key=lambda v: (-(v.high_availability.priority or 0), v.name))
     order, stay, unplaced = [], sorted(v.name for v in lost if v not in ha), []

@@ -121,7 +121,7 @@ seconds:
 import time
 
 try:
-    from ansible_collections.sre.ovirt.plugins.module_utils.model.capacity import OCCUPYING
+    from ansible_collections.sre.ovirt.plugins.module_utils.model.vm_status import OCCUPYING
     from ansible_collections.sre.ovirt.plugins.module_utils.model.events import (
         VDS_MAINTENANCE_FAILED, VM_MIGRATION_DONE, VM_MIGRATION_FAILED, migration_seconds)
     from ansible_collections.sre.ovirt.plugins.module_utils._module import EngineModule, TaskFailed

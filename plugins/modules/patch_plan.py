@@ -87,7 +87,9 @@ capacity:
 """
 
 try:
-    from ansible_collections.sre.ovirt.plugins.module_utils.model.capacity import OCCUPYING, cpu_count
+    from ansible_collections.sre.ovirt.plugins.module_utils.model.capacity import (
+        cpu_count, memory_overcommit_percent, schedulable_memory)
+    from ansible_collections.sre.ovirt.plugins.module_utils.model.vm_status import OCCUPYING
     from ansible_collections.sre.ovirt.plugins.module_utils._module import EngineModule
     from ansible_collections.sre.ovirt.plugins.module_utils.engine import EngineError, where
 except ImportError:  # pragma: no cover
@@ -97,10 +99,8 @@ GIB = 2 ** 30
 
 
 def plan(cluster, hosts, vms, p):
-    pct = 100
-    if cluster.memory_policy and cluster.memory_policy.over_commit and cluster.memory_policy.over_commit.percent:
-        pct = cluster.memory_policy.over_commit.percent
-    mem = dict((h.name, (h.memory or 0) * pct // 100) for h in hosts)
+    pct = memory_overcommit_percent(cluster)
+    mem = dict((h.name, schedulable_memory(h, pct)) for h in hosts)
     cpu = dict((h.name, cpu_count(h) * p["cpu_overcommit"]) for h in hosts)
     up = [h for h in hosts if h.status.value == "up"]
     running = [v for v in vms if v.status.value in OCCUPYING]

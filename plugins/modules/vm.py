@@ -319,6 +319,7 @@ from ansible_collections.sre.ovirt.plugins.module_utils.client.errors import (
     EngineConflict, EngineError, EngineNotFound, EngineRequestUncertain)
 from ansible_collections.sre.ovirt.plugins.module_utils.client.search import where
 from ansible_collections.sre.ovirt.plugins.module_utils.client.wait import wait_for
+from ansible_collections.sre.ovirt.plugins.module_utils.model.vm_status import RUNNING, STARTING
 from ansible_collections.sre.ovirt.plugins.module_utils.vm import spec
 
 try:
@@ -327,10 +328,6 @@ except ImportError:  # pragma: no cover - EngineModule reports the missing SDK
     otypes = None
 
 FOLLOW = "nics.vnic_profile.network,disk_attachments.disk,tags,host"
-RUNNING = ("up", "powering_up", "wait_for_launch", "reboot_in_progress", "migrating", "restoring_state",
-           "paused", "not_responding", "unknown", "powering_down", "saving_state")
-STARTING = ("powering_up", "wait_for_launch", "reboot_in_progress", "restoring_state", "migrating")
-DOWN_FAILED = ("unknown", "not_responding")
 
 
 def unlocked_statuses():

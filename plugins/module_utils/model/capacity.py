@@ -1,15 +1,22 @@
 # -*- coding: utf-8 -*-
 # Copyright: sre.ovirt contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""What occupies a host: the VM statuses that hold its memory and CPUs, and CPU counts from a topology."""
+"""Host capacity: what occupies a host, how much memory the scheduler may commit, CPU counts from a topology."""
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-# A VM in one of these holds memory and vCPUs on its host (it must move, or be stopped, before maintenance).
-OCCUPYING = ("up", "powering_up", "wait_for_launch", "migrating", "paused", "reboot_in_progress", "unknown",
-             "not_responding", "powering_down")
+
+def memory_overcommit_percent(cluster):
+    """The cluster's memory over-commit (100 when the Engine gives none)."""
+    oc = cluster.memory_policy.over_commit if cluster.memory_policy is not None else None
+    return (oc.percent if oc is not None else None) or 100
+
+
+def schedulable_memory(host, percent):
+    """Memory the scheduler may commit on ``host`` at the cluster's over-commit ``percent``."""
+    return (host.memory or 0) * percent // 100
 
 
 def cpu_count(obj):

@@ -18,6 +18,10 @@ from .ova import OvaMixin
 from .quotas import QuotasMixin
 from .levels import LevelsMixin
 from .recovery import RecoveryMixin
+from .templates import TemplatesMixin
+from .clusters import ClustersMixin
+from .networks import NetworksMixin
+from .affinity import AffinityMixin
 
 FAULT_KINDS = {
     "http_status": "answer a share (or count) of API requests with an HTTP status (default 503)",
@@ -187,8 +191,9 @@ FIELDS = {
 SEARCHABLE = set(FIELDS)
 
 
-class Engine(InfraMixin, VmsMixin, HostsMixin, StorageMixin, AccessMixin, LabelsMixin, JobsMixin, OvaMixin,
-             QuotasMixin, LevelsMixin, RecoveryMixin, CoreMixin):
+class Engine(InfraMixin, VmsMixin, HostsMixin, StorageMixin, TemplatesMixin, ClustersMixin, NetworksMixin,
+             AffinityMixin, AccessMixin, LabelsMixin, JobsMixin, OvaMixin, QuotasMixin, LevelsMixin, RecoveryMixin,
+             CoreMixin):
     BLANK_ID = "00000000-0000-0000-0000-000000000000"
     FENCE_TYPES = ("ipmilan", "idrac", "ilo", "ilo2", "ilo3", "ilo4", "ilo5", "drac5", "drac7", "rsa", "rsb",
                    "apc", "apc_snmp", "bladecenter", "cisco_ucs", "eps", "hpblade", "redfish", "wti")
@@ -290,7 +295,8 @@ class Engine(InfraMixin, VmsMixin, HostsMixin, StorageMixin, AccessMixin, Labels
 
     # -- listing --------------------------------------------------------------------------------
     def list_coll(self, coll, parent, query):
-        handler = getattr(self, "list_" + coll, None)
+        from .routes import handler as route   # routes imports this module
+        handler = route(self, "list", coll)
         if handler is not None:
             items = handler(parent, query) if COLLS[coll].parent is None else handler(parent, query)
         elif coll == "vms":

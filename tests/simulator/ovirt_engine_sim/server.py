@@ -18,6 +18,7 @@ from ovirtsdk4.writer import Writer
 
 from . import API_PREFIX
 from .model import CHILD, COLLS, TOP, VIEWS, ApiError
+from .routes import handler as route
 from .search import SearchError
 
 GENERIC_UPDATE = {"datacenters", "networks", "vnicprofiles", "tags", "host_nics", "operatingsystems"}
@@ -152,7 +153,7 @@ class Api:
         deadline = time.monotonic() + EXPECT_WAIT_SECONDS
         while str(getattr(getattr(obj, "status", None), "value", "")) in _LOCKED and time.monotonic() < deadline:
             e.tick()
-            handler = getattr(e, "get_" + c.name, None)
+            handler = route(e, "get", c.name)
             try:
                 obj = handler(parent, obj.id, {}) if handler else e.get_generic(c.name, obj.id, parent)
             except ApiError:
@@ -181,7 +182,7 @@ class Api:
             if method == "POST":
                 if t.parent is not None:
                     self._check_parent(c, t.parent)
-                handler = getattr(e, "add_" + c.name, None)
+                handler = route(e, "add", c.name)
                 if handler is None:
                     raise ApiError(405, "Cannot add to %s" % c.url)
                 obj = self._parse(body, c.type, c.singular)
@@ -193,12 +194,12 @@ class Api:
         if t.kind == "entity":
             c = t.coll
             if method == "GET":
-                handler = getattr(e, "get_" + c.name, None)
+                handler = route(e, "get", c.name)
                 obj = handler(t.parent, t.oid, query) if handler else e.get_generic(c.name, t.oid, t.parent)
                 obj = self._follow(c.name, obj, query.get("follow"))
                 return 200, Writer.write(obj)
             if method == "PUT":
-                handler = getattr(e, "update_" + c.name, None)
+                handler = route(e, "update", c.name)
                 obj = self._parse(body, c.type, c.singular)
                 if handler is None:
                     if c.name not in GENERIC_UPDATE:
@@ -210,7 +211,7 @@ class Api:
                     return 200, Writer.write(render(c.name, stored, t.parent))
                 return 200, Writer.write(handler(t.parent, t.oid, obj, query))
             if method == "DELETE":
-                handler = getattr(e, "remove_" + c.name, None)
+                handler = route(e, "remove", c.name)
                 if handler is None:
                     if c.name not in GENERIC_REMOVE:
                         raise ApiError(405, "Cannot remove %s" % c.singular)
@@ -227,7 +228,7 @@ class Api:
                 # not an action but an unknown sub-collection (or an action read with GET): no such resource
                 e.must(t.coll.name, t.oid, t.parent)
                 raise ApiError(404)
-            handler = getattr(e, "action_%s_%s" % (t.coll.name, t.name), None)
+            handler = route(e, "action", (t.coll.name, t.name))
             if handler is None:
                 e.must(t.coll.name, t.oid, t.parent)
                 raise ApiError(404)
@@ -238,12 +239,12 @@ class Api:
         key = "%s_%s" % (t.owner.name, t.name)
         if t.kind == "view":
             if method == "GET":
-                handler = getattr(e, "view_" + key, None)
+                handler = route(e, "view", key)
                 items = handler(t.owner_id, query) if handler else self._empty_view(t)
                 items = e._page(items, dict(query))
                 return 200, Writer.write(list(items), root=VIEWS[(t.owner.name, t.name)][1])
             if method == "POST":
-                handler = getattr(e, "viewadd_" + key, None)
+                handler = route(e, "viewadd", key)
                 if handler is None:
                     raise ApiError(405, "Cannot add to %s" % t.name)
                 obj = self._parse(body, VIEWS[(t.owner.name, t.name)][0])
@@ -251,28 +252,29 @@ class Api:
             raise ApiError(405, "Method not allowed")
         if t.kind == "view_entity":
             if method == "GET":
-                handler = getattr(e, "viewget_" + key, None)
+                handler = route(e, "viewget", key)
                 if handler is not None:
                     return 200, Writer.write(handler(t.owner_id, t.oid, query))
-                for item in (getattr(e, "view_" + key)(t.owner_id, query) if hasattr(e, "view_" + key) else []):
+                listed = route(e, "view", key)
+                for item in (listed(t.owner_id, query) if listed else []):
                     if item.id == t.oid:
                         return 200, Writer.write(item)
                 raise ApiError(404)
             if method == "PUT":
-                handler = getattr(e, "viewupdate_" + key, None)
+                handler = route(e, "viewupdate", key)
                 if handler is None:
                     raise ApiError(405, "Cannot update %s" % t.name)
                 obj = self._parse(body, VIEWS[(t.owner.name, t.name)][0])
                 return 200, Writer.write(handler(t.owner_id, t.oid, obj, query))
             if method == "DELETE":
-                handler = getattr(e, "viewremove_" + key, None)
+                handler = route(e, "viewremove", key)
                 if handler is None:
                     raise ApiError(405, "Cannot remove from %s" % t.name)
                 handler(t.owner_id, t.oid, query)
                 return 200, Writer.write(T.Action(status="complete"))
             raise ApiError(405, "Method not allowed")
         if t.kind == "view_action":
-            handler = getattr(e, "viewaction_%s_%s" % (key, t.parent), None)
+            handler = route(e, "viewaction", (key, t.parent))
             if method != "POST" or handler is None:
                 raise ApiError(404)
             action = self._parse(body, T.Action, "action")
@@ -316,7 +318,7 @@ class Api:
                 items = self.engine.list_coll(child.name, obj.id, {})
                 child_name = child.name
             elif (coll, seg) in VIEWS:
-                handler = getattr(self.engine, "view_%s_%s" % (coll, seg), None)
+                handler = route(self.engine, "view", "%s_%s" % (coll, seg))
                 items = handler(obj.id, {}) if handler else []
                 child_name = _coll_of_type(VIEWS[(coll, seg)][0])
             else:
@@ -357,7 +359,7 @@ class Api:
         e = self.engine
         try:
             if t.kind == "entity":
-                handler = getattr(e, "get_" + t.coll.name, None)
+                handler = route(e, "get", t.coll.name)
                 return handler(t.parent, t.oid, {}) if handler else e.get_generic(t.coll.name, t.oid, t.parent)
         except ApiError:
             return ref_obj
