@@ -8,11 +8,11 @@ STAMP := $(VENV)/.stamp
 SIM_STATE ?= .sim-state
 PYTEST := $(BIN)/pytest -p no:cacheprovider
 
-.PHONY: help venv deps demo test unit simulator-tests integration molecule sanity lint sim bench clean
+.PHONY: help venv deps demo test unit simulator-tests conformance integration molecule sanity lint sim bench clean
 
 help:
 	@echo "make demo   - provision three VMs against the embedded Engine simulator"
-	@echo "make test   - run every test (unit, simulator, integration, molecule, sanity, lint)"
+	@echo "make test   - run every test (unit, simulator, conformance, integration, molecule, sanity, lint)"
 	@echo "make sim    - run a simulator on https://127.0.0.1:8443 (state in $(SIM_STATE))"
 	@echo "make bench  - benchmarks (tables + JSON under tests/benchmarks/results)"
 
@@ -49,7 +49,7 @@ demo: venv
 	$(BIN)/python tests/demo.py
 
 test: venv
-	$(PYTEST) tests/unit tests/simulator/tests tests/integration
+	$(PYTEST) tests/unit tests/simulator/tests tests/conformance tests/integration
 	$(MAKE) --no-print-directory molecule
 	$(MAKE) --no-print-directory sanity
 	$(MAKE) --no-print-directory lint
@@ -59,6 +59,11 @@ unit: venv
 
 simulator-tests: venv
 	$(PYTEST) tests/simulator/tests
+
+# Clients we did not write (the SDK's published examples, the official ovirt.ovirt collection), fetched from
+# PyPI at pinned versions into ~/.cache/sre-ovirt (or $SRE_OVIRT_CACHE) and run unchanged.
+conformance: venv
+	$(PYTEST) tests/conformance
 
 integration: venv
 	$(PYTEST) tests/integration

@@ -87,7 +87,6 @@ except ImportError:  # pragma: no cover
     pass
 
 
-
 def fenceable(host, cluster, agents, verified, peers_up):
     fp = cluster.fencing_policy
     if fp is None or not fp.enabled:

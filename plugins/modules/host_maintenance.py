@@ -135,6 +135,7 @@ try:
 except ImportError:  # pragma: no cover - EngineModule reports the missing SDK
     otypes = None
 
+
 def main():
     module = EngineModule(argument_spec=dict(
         host=dict(type="str", required=True),
@@ -293,9 +294,9 @@ def run(module, p):
         failures = [e.description for e in system.events_service().list(from_=mark)
                     if e.code in (VDS_MAINTENANCE_FAILED, VM_MIGRATION_FAILED) and
                     (e.host is None or e.host.id == host.id or e.code == VM_MIGRATION_FAILED)]
+        result.update(host_status=hsvc.get().status.value, not_migrated=sorted(left))
         raise TaskFailed("host %s did not reach maintenance; VMs that did not move: %s; %s" % (
-            p["host"], ", ".join(sorted(left)) or "none", "; ".join(failures) or str(exc)),
-            **dict(result, host_status=hsvc.get().status.value, not_migrated=sorted(left)))
+            p["host"], ", ".join(sorted(left)) or "none", "; ".join(failures) or str(exc)), **result)
     seconds = round(time.time() - started, 3)
     module.record("host_maintenance_seconds", seconds, subject=p["host"])
     for e in system.events_service().list(from_=mark, search=of_types(VM_MIGRATION_DONE)):

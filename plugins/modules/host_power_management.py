@@ -234,7 +234,7 @@ def run(module, p):
         pm_want["kdump_detection"] = p["kdump_detection"]
     if p["enabled"] and not (existing if p["agents"] is None else p["agents"]):
         raise TaskFailed("agents: power management on host %s needs at least one fence agent" % p["host"],
-                      field="agents")
+                         field="agents")
     changed = bool(plan["add"] or plan["update"] or plan["remove"] or pm_want != pm_have)
     before = {"power_management": pm_have, "agents": [agent_view(a) for a in existing]}
     after_agents = [agent_view(a) for a in existing if a not in plan["remove"]]

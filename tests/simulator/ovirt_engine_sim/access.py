@@ -252,8 +252,8 @@ class AccessMixin:
     def add_roles(self, parent, role, query):
         self._ensure_access()
         if not role.name or role.permits is None or role.administrative is None:
-            raise incomplete("Role", [f for f, v in (("name", role.name), ("permits.id", role.permits),
-                                                      ("administrative", role.administrative)) if v is None])
+            given = (("name", role.name), ("permits.id", role.permits), ("administrative", role.administrative))
+            raise incomplete("Role", [f for f, v in given if v is None])
         if self.by_name("roles", role.name):
             raise conflict("Cannot add Role. Role name is already in use.")
         permits = self._permits(role.permits)
@@ -384,7 +384,7 @@ class AccessMixin:
                 self.store.delete("permissions", p.id)
 
     def list_permissions(self, parent, query):
-        return [p for p in self._permissions_of("system", None)]
+        return list(self._permissions_of("system", None))
 
     def add_permissions(self, parent, perm, query):
         return self._add_permission("system", None, perm)

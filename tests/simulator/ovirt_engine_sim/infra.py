@@ -268,8 +268,8 @@ class InfraMixin:
     @staticmethod
     def _pool_walk(ranges, start, count):
         """Up to ``count`` addresses of the ranges from ``start`` on, wrapping around to the first range."""
-        order = [(max(lo, start), hi) for lo, hi in ranges if hi >= start] + [(lo, min(hi, start - 1)) for lo, hi in
-                                                                               ranges if lo < start]
+        order = [(max(lo, start), hi) for lo, hi in ranges if hi >= start] + \
+            [(lo, min(hi, start - 1)) for lo, hi in ranges if lo < start]
         for lo, hi in order:
             n = lo
             while n <= hi and count > 0:
@@ -852,7 +852,7 @@ INFRA_FIELDS = {
         "cpus": _v(lambda e, o: o.cpu.topology.sockets * o.cpu.topology.cores * (o.cpu.topology.threads or 1), "num"),
         "cpu_model": _v(lambda e, o: o.cpu.name), "cpu_speed": _v(lambda e, o: o.cpu.speed, "num"),
         "type": _v(lambda e, o: o.type, "enum"), "version": _v(lambda e, o: o.version.full_version),
-        "active_vms": _v(lambda e, o: _host_vms(e, o), "num"),
+        "active_vms": _v(_host_vms, "num"),
         "migrating_vms": _v(lambda e, o: _host_vms(e, o, T.VmStatus.MIGRATING), "num"),
         "ha_score": _v(lambda e, o: o.hosted_engine.score if o.hosted_engine else None, "num"),
         "architecture": _v(lambda e, o: T.Architecture.X86_64, "enum"),

@@ -130,4 +130,3 @@ def root_tag_of(typ):
     """The XML tag the SDK's writer uses for a type (``T.Vm`` → ``vm``)."""
     from ovirtsdk4.writer import Writer
     return ET.fromstring(Writer.write(typ())).tag
-

@@ -87,9 +87,9 @@ _DEFS = [
     ("clusterlevels", T.ClusterLevel, "cluster_levels", "cluster_level", "clusterlevels", None, [], False),  # levels.py
     # children (stored)
     ("vm_disk_attachments", T.DiskAttachment, "disk_attachments", "disk_attachment", "diskattachments", "vms", []),
-    ("vm_nics", T.Nic, "nics", "nic", "nics", "vms", [("statistics", "statistics"),
-                                                       ("networkfilterparameters", "network_filter_parameters"),
-                                                       ("reporteddevices", "reported_devices")]),
+    ("vm_nics", T.Nic, "nics", "nic", "nics", "vms", [
+        ("statistics", "statistics"), ("networkfilterparameters", "network_filter_parameters"),
+        ("reporteddevices", "reported_devices")]),
     ("vm_snapshots", T.Snapshot, "snapshots", "snapshot", "snapshots", "vms", [("disks", "disks")]),
     ("vm_tags", T.Tag, "tags", "tag", "tags", "vms", []),
     ("vm_checkpoints", T.Checkpoint, "checkpoints", "checkpoint", "checkpoints", "vms", []),

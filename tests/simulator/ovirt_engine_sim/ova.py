@@ -97,7 +97,7 @@ class OvaMixin:
             raise conflict("Cannot export VM. VM is locked. Please try again in a few minutes.")
         host, directory, name = self._ova_checks("vm", vm, vm.cluster.id, action)
         return self._start_ova(
-            "vm", vm, host, directory, name, [a for a in self.store.list("vm_disk_attachments", vid)],
+            "vm", vm, host, directory, name, list(self.store.list("vm_disk_attachments", vid)),
             self.vm_ovf(vm), action)
 
     def action_templates_export(self, parent, tid, action, query):
@@ -181,4 +181,3 @@ def _write_ova(target, kind, ovf, disks):
                 subprocess.run(["qemu-img", "convert", "-O", "qcow2", path, flat], check=True, capture_output=True)
                 tar.add(flat, arcname=os.path.basename(path))
     os.replace(tmp, target)
-

@@ -152,9 +152,10 @@ class VmsMixin:
                     self.store.list("template_disk_attachments", template.id))
         for att in src_atts:
             src_disk = self.store.get("disks", att.disk.id)
-            if src_disk is None or not src_disk.storage_domains or (source_snapshot is not None and
-                                    source_snapshot[1].snapshot_type != T.SnapshotType.ACTIVE and
-                                    src_disk.id not in snap_images):
+            from_old_snapshot = source_snapshot is not None and \
+                source_snapshot[1].snapshot_type != T.SnapshotType.ACTIVE and src_disk is not None and \
+                src_disk.id not in snap_images
+            if src_disk is None or not src_disk.storage_domains or from_old_snapshot:
                 continue
             src_path = snap_images.get(src_disk.id) or self.disk_path(src_disk.id)
             ov = overrides.get(src_disk.id)
@@ -1156,7 +1157,7 @@ class VmsMixin:
         return render("vmpools", stored)
 
     def remove_vmpools(self, parent, pid, query):
-        pool = self.must("vmpools", pid)
+        self.must("vmpools", pid)
         members = self._pool_vms(pid)
         up = [v.name for v in members if v.status not in (S.DOWN,)]
         if up:
@@ -1395,6 +1396,7 @@ class VmsMixin:
                     else "", escape(vm.os.type if vm.os and vm.os.type else "other"),
                     (topo.sockets or 1) * (topo.cores or 1) * (topo.threads or 1), (vm.memory or 0) // MIB,
                     topo.sockets or 1, topo.cores or 1, (vm.memory or 0) // MIB, nics)
+
 
 def _stat(name, desc, value, unit, typ="decimal"):
     return T.Statistic(id=new_stat_id(name), name=name, description=desc, kind=T.StatisticKind.GAUGE,

@@ -85,8 +85,8 @@ def test_destroy_forgets_a_domain_in_maintenance_and_leaves_its_data(system, fre
 
 def test_vnics_take_addresses_from_their_cluster_mac_pool_unique_within_it(system):
     pools = system.mac_pools_service()
-    pool = pools.add(types.MacPool(name="tiny", ranges=[types.Range(from_="02:00:00:00:00:00",
-                                                                   to="02:00:00:00:00:01")]))
+    tiny = [types.Range(from_="02:00:00:00:00:00", to="02:00:00:00:00:01")]
+    pool = pools.add(types.MacPool(name="tiny", ranges=tiny))
     dc = system.data_centers_service().list(search="name=Default")[0]
     system.clusters_service().add(types.Cluster(name="c2", data_center=types.DataCenter(id=dc.id),
                                                 cpu=types.Cpu(type="Intel Icelake Server Family"),

@@ -7,7 +7,7 @@ import ssl
 import urllib.parse
 
 import ovirtsdk4 as sdk
-import ovirtsdk4.types as types
+from ovirtsdk4 import types
 import pytest
 
 
