@@ -10,6 +10,7 @@ from ovirtsdk4 import types as T
 
 from .core import new_id
 from .model import ApiError, bad_request, conflict, merge, ref, render
+from .seeds import host_record
 
 H = T.HostStatus
 GIB = 1 << 30
@@ -299,27 +300,11 @@ class InfraMixin:
             raise conflict("Cannot add Host. Power Management is enabled for Host but no Agent type selected.")
         hid = new_id()
         index = self.store.count("hosts") + 1
-        stored = T.Host(
-            id=hid, name=host.name, address=host.address, comment=host.comment or "",
-            description=host.description or "", status=H.INSTALLING, cluster=ref("clusters", cluster.id),
-            memory=64 * GIB, port=host.port or 54321, protocol=T.HostProtocol.STOMP, type=T.HostType.RHEL,
-            update_available=False,
-            cpu=T.Cpu(name="Intel(R) Xeon(R) Gold 6338", speed=2000.0,
-                      topology=T.CpuTopology(sockets=2, cores=8, threads=1)),
-            os=T.OperatingSystem(type="RHEL", version=T.Version(full_version="9.4 - 1.el9", major=9, minor=4),
-                                 custom_kernel_cmdline="", reported_kernel_cmdline="BOOT_IMAGE=/vmlinuz root=/dev/sda1"),
-            version=T.Version(full_version="vdsm-4.50.5", major=4, minor=50),
-            power_management=T.PowerManagement(enabled=False, kdump_detection=True, automatic_pm_enabled=True,
-                                               pm_proxies=[T.PmProxy(type=T.PmProxyType.CLUSTER),
-                                                           T.PmProxy(type=T.PmProxyType.DC)]),
-            spm=T.Spm(priority=(host.spm.priority if host.spm and host.spm.priority is not None else 5),
-                      status=T.SpmStatus.NONE),
-            hosted_engine=T.HostedEngine(configured=False, active=False),
-            ksm=T.Ksm(enabled=False), transparent_huge_pages=T.TransparentHugePages(enabled=True),
-            kdump_status=T.KdumpStatus.DISABLED, se_linux=T.SeLinux(mode=T.SeLinuxMode.ENFORCING),
-            external_status=T.ExternalStatus.OK, libvirt_version=T.Version(full_version="libvirt-9.5.0"),
-            ssh=T.Ssh(port=(host.ssh.port if host.ssh and host.ssh.port else 22),
-                      fingerprint="SHA256:sim%s" % host.name))
+        stored = host_record(
+            hid, host.name, host.address, cluster.id, H.INSTALLING, port=host.port or 54321,
+            spm_priority=host.spm.priority if host.spm and host.spm.priority is not None else 5,
+            ssh_port=host.ssh.port if host.ssh and host.ssh.port else 22, comment=host.comment or "",
+            description=host.description or "")
         self.store.put("hosts", stored, extra={"pending_update": False, "boot_time": 0})
         mgmt = next((n for n in self.store.list("networks") if n.data_center and n.data_center.id ==
                      cluster.data_center.id and n.usages and T.NetworkUsage.MANAGEMENT in n.usages), None)

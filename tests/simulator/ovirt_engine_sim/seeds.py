@@ -105,28 +105,35 @@ def new_cluster(engine, name, dc_id):
     return c
 
 
-def new_host(engine, name, cluster_id, index, memory=64 * GIB, cores=16, spm=False, update=False):
-    hid = sid("host", name)
-    host = T.Host(
-        id=hid, name=name, address="%s.example.test" % name, comment="", description="",
-        status=T.HostStatus.UP, cluster=ref("clusters", cluster_id), memory=memory, port=54321,
+def host_record(hid, name, address, cluster_id, status, memory=64 * GIB, cores=16, spm=False, spm_priority=5,
+                port=54321, ssh_port=22, comment="", description=""):
+    """A complete host as the Engine reports one (every field the official modules read), for seeds and adds.
+    Power management starts disabled: the Engine refuses "enabled" without a fence agent, so the administrator
+    adds the agent (the simulated BMC is there) and enables it."""
+    return T.Host(
+        id=hid, name=name, address=address, comment=comment, description=description,
+        status=status, cluster=ref("clusters", cluster_id), memory=memory, port=port,
         protocol=T.HostProtocol.STOMP, type=T.HostType.RHEL, update_available=False,
         cpu=T.Cpu(name="Intel(R) Xeon(R) Gold 6338", speed=2000.0,
                   topology=T.CpuTopology(sockets=2, cores=cores // 2, threads=1)),
         os=T.OperatingSystem(type="RHEL", version=T.Version(full_version="9.4 - 1.el9", major=9, minor=4),
                              custom_kernel_cmdline="", reported_kernel_cmdline="BOOT_IMAGE=/vmlinuz root=/dev/sda1"),
         version=T.Version(full_version="vdsm-4.50.5", major=4, minor=50),
-        # Power management needs a fence agent (the Engine refuses "enabled" without one): the seed has the BMC,
-        # the administrator adds the agent and enables power management.
         power_management=T.PowerManagement(enabled=False, kdump_detection=True, automatic_pm_enabled=True,
                                            pm_proxies=[T.PmProxy(type=T.PmProxyType.CLUSTER),
                                                        T.PmProxy(type=T.PmProxyType.DC)]),
-        spm=T.Spm(priority=5, status=T.SpmStatus.SPM if spm else T.SpmStatus.NONE),
+        spm=T.Spm(priority=spm_priority, status=T.SpmStatus.SPM if spm else T.SpmStatus.NONE),
         hosted_engine=T.HostedEngine(configured=False, active=False),
         ksm=T.Ksm(enabled=False), transparent_huge_pages=T.TransparentHugePages(enabled=True),
         kdump_status=T.KdumpStatus.DISABLED, se_linux=T.SeLinux(mode=T.SeLinuxMode.ENFORCING),
         external_status=T.ExternalStatus.OK, libvirt_version=T.Version(full_version="libvirt-9.5.0"),
-        ssh=T.Ssh(port=22, fingerprint="SHA256:sim%s" % name))
+        ssh=T.Ssh(port=ssh_port, fingerprint="SHA256:sim%s" % name))
+
+
+def new_host(engine, name, cluster_id, index, memory=64 * GIB, cores=16, spm=False, update=False):
+    hid = sid("host", name)
+    host = host_record(hid, name, "%s.example.test" % name, cluster_id, T.HostStatus.UP, memory=memory, cores=cores,
+                       spm=spm)
     engine.store.put("hosts", host, extra={
         "pending_update": update, "boot_time": 0,
         "bmc": {"address": "bmc-%s.example.test" % name, "username": "admin", "password": "calvin",
