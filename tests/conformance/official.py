@@ -21,25 +21,17 @@ OP_PREFIX = "op:"
 
 
 def playbook_env(sim, collections):
-    venv_bin = os.path.join(REPO, ".venv", "bin")
-    env = dict(os.environ)
-    env.update({
-        "PATH": venv_bin + os.pathsep + env.get("PATH", ""),
+    """The test suite's ansible-playbook environment, with the official collections instead of this one."""
+    if REPO not in sys.path:
+        sys.path.insert(0, REPO)
+    from tests.support.collection import ansible_env
+    return ansible_env(sim, {
         "ANSIBLE_COLLECTIONS_PATH": collections,
-        "ANSIBLE_COLLECTIONS_SCAN_SYS_PATH": "false",
-        "ANSIBLE_PYTHON_INTERPRETER": os.path.join(venv_bin, "python"),
         "ANSIBLE_STDOUT_CALLBACK": "test_json",
         "ANSIBLE_CALLBACK_PLUGINS": CALLBACKS,
-        "ANSIBLE_NOCOLOR": "1",
-        "ANSIBLE_RETRY_FILES_ENABLED": "0",
-        "ANSIBLE_LOCALHOST_WARNING": "false",
-        "ANSIBLE_INVENTORY_UNPARSED_WARNING": "false",
         "ANSIBLE_DEPRECATION_WARNINGS": "false",
         "ANSIBLE_HOME": os.path.join(sim.state_dir, "ansible-home"),
     })
-    env.pop("ANSIBLE_CONFIG", None)
-    env.update(sim.env())
-    return env
 
 
 def operations(data):

@@ -10,7 +10,8 @@ import tempfile
 
 from ovirtsdk4 import types as T
 
-from .model import ApiError, conflict, ref
+from .jobs import incomplete
+from .model import conflict, ref
 
 
 def _bool(query, name):
@@ -84,15 +85,18 @@ class OvaMixin:
         name = action.filename or "%s.ova" % entity.name
         return host, directory, name
 
+    def _refuse_export_domain(self, action, label):
+        """An export without host and directory goes to an export storage domain (BackendVmResource.export,
+        BackendTemplateResource.export): none exist in the simulator."""
+        if action.storage_domain is None:
+            raise incomplete("Action", ["storageDomain.id|name"], "export")
+        self.resolve("storagedomains", action.storage_domain, label)
+        raise conflict("Cannot export %s. The target storage domain is not an export domain." % label)
+
     def action_vms_export(self, parent, vid, action, query):
         vm = self.must("vms", vid)
         if action.host is None and action.directory is None:
-            # export to an export storage domain (BackendVmResource.export): none exist in the simulator
-            if action.storage_domain is None:
-                raise ApiError(400, "Action [storageDomain.id|name] required for export",
-                               reason="Incomplete parameters")
-            self.resolve("storagedomains", action.storage_domain, "VM")
-            raise conflict("Cannot export VM. The target storage domain is not an export domain.")
+            self._refuse_export_domain(action, "VM")
         if vm.status == T.VmStatus.IMAGE_LOCKED:
             raise conflict("Cannot export VM. VM is locked. Please try again in a few minutes.")
         host, directory, name = self._ova_checks("vm", vm, vm.cluster.id, action)
@@ -103,11 +107,7 @@ class OvaMixin:
     def action_templates_export(self, parent, tid, action, query):
         tpl = self.must("templates", tid)
         if action.host is None and action.directory is None:
-            if action.storage_domain is None:
-                raise ApiError(400, "Action [storageDomain.id|name] required for export",
-                               reason="Incomplete parameters")
-            self.resolve("storagedomains", action.storage_domain, "Template")
-            raise conflict("Cannot export Template. The target storage domain is not an export domain.")
+            self._refuse_export_domain(action, "Template")
         if tpl.status != T.TemplateStatus.OK:
             raise conflict("Cannot export Template. Template %s is locked." % tpl.name)
         host, directory, name = self._ova_checks("template", tpl, tpl.cluster.id if tpl.cluster else None, action)
