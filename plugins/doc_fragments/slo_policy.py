@@ -72,9 +72,10 @@ options:
       change_class:
         description:
           - C(change) is refused when any budget is spent. C(remediation) (DR failover, fencing a dead host,
-            restarting HA VMs) passes and is recorded in the ledger's gate log.
+            restarting HA VMs) and C(protection) (taking a backup) pass and are recorded in the ledger's gate
+            log.
         type: str
-        choices: [change, remediation]
+        choices: [change, remediation, protection]
         default: change
       break_glass:
         description:
@@ -148,9 +149,10 @@ options:
       change_class:
         description:
           - C(change) is refused when any budget is spent. C(remediation) (DR failover, fencing a dead host,
-            restarting HA VMs) passes and is recorded in the ledger's gate log.
+            restarting HA VMs) and C(protection) (taking a backup) pass and are recorded in the ledger's gate
+            log.
         type: str
-        choices: [change, remediation]
+        choices: [change, remediation, protection]
         default: change
       break_glass:
         description:

@@ -33,6 +33,9 @@ options:
   cluster:
     description: Only VMs of this cluster.
     type: str
+  tag:
+    description: Only VMs with this tag.
+    type: str
   follow:
     description:
       - Links to embed in each VM, for example V(disk_attachments.disk), V(nics.vnic_profile), V(tags),
@@ -83,15 +86,18 @@ from ansible_collections.sre.ovirt.plugins.module_utils.client.search import all
 
 
 def build_search(p):
-    user = ("(%s)" % p["search"] if (p["name"] or p["cluster"]) else p["search"]) if p["search"] else None
+    narrowed = p["name"] or p["cluster"] or p["tag"]
+    user = ("(%s)" % p["search"] if narrowed else p["search"]) if p["search"] else None
     return all_of(where("name", p["name"]) if p["name"] else None,
-                  where("cluster", p["cluster"]) if p["cluster"] else None, user) or None
+                  where("cluster", p["cluster"]) if p["cluster"] else None,
+                  where("tag", p["tag"]) if p["tag"] else None, user) or None
 
 
 def main():
     module = EngineModule(
         argument_spec=dict(name=dict(type="str"), search=dict(type="str"), cluster=dict(type="str"),
-                           follow=dict(type="list", elements="str", default=[]), max=dict(type="int"),
+                           tag=dict(type="str"), follow=dict(type="list", elements="str", default=[]),
+                           max=dict(type="int"),
                            case_sensitive=dict(type="bool", default=True)),
         supports_check_mode=True, waits=False, mutating=False)
     p = module.params

@@ -142,6 +142,147 @@ def _portal_quota(dc, name, storage):
     return step
 
 
+def _cwd(runner):
+    """The directory the entry's script runs in (sdk_examples.ExampleRunner.run)."""
+    import os
+    path = os.path.join(runner.workdir, "run", runner.entry["script"][:-3])
+    os.makedirs(path, exist_ok=True)
+    return path
+
+
+def _qcow2(runner, name):
+    import os
+    import subprocess
+    path = os.path.join(_cwd(runner), name)
+    if not os.path.exists(path):
+        subprocess.run(["qemu-img", "create", "-q", "-f", "qcow2", path, str(64 << 20)], check=True)
+        subprocess.run(["qemu-io", "-f", "qcow2", "-c", "write -P 0x11 0 1M", "-c", "write -P 0x22 20M 2M", path],
+                       check=True, capture_output=True)
+    return path
+
+
+def _image(name):
+    """A qcow2 image (64 MiB virtual, 3 MiB of data) in the script's directory, for a user to upload."""
+    return lambda runner: _qcow2(runner, name)
+
+
+def _ova(name, member):
+    """An OVA (tar: the OVF first, then a qcow2 disk) in the script's directory, as export_vm_as_ova.py makes."""
+    def step(runner):
+        import os
+        import tarfile
+        disk = _qcow2(runner, member)
+        with tarfile.open(os.path.join(_cwd(runner), name), "w", format=tarfile.GNU_FORMAT) as tar:
+            ovf = os.path.join(_cwd(runner), "vm.ovf")
+            with open(ovf, "w") as f:
+                f.write("<ovf:Envelope xmlns:ovf='http://schemas.dmtf.org/ovf/envelope/1'/>\n")
+            tar.add(ovf, arcname="vm.ovf")
+            tar.add(disk, arcname=member)
+    return step
+
+
+def _disk_snapshot(disk_name, vm_name, description):
+    """The disk attached to a (new, down) VM that then takes a snapshot; ``{var:disk_snapshot}`` is the id of the
+    disk's volume the snapshot froze."""
+    def step(runner):
+        system = runner.connection().system_service()
+        disk = [d for d in system.disks_service().list() if d.alias == disk_name][0]
+        vms = system.vms_service()
+        found = vms.list(search="name=%s" % vm_name)
+        vm = found[0] if found else vms.add(types.Vm(name=vm_name, cluster=types.Cluster(name="mycluster"),
+                                                     template=types.Template(name="Blank"), memory=1 << 30))
+        service = vms.vm_service(vm.id)
+        _wait(service.get, lambda v: v.status == types.VmStatus.DOWN)
+        atts = service.disk_attachments_service()
+        if disk.id not in [a.disk.id for a in atts.list()]:
+            atts.add(types.DiskAttachment(disk=types.Disk(id=disk.id), active=True,
+                                          interface=types.DiskInterface.VIRTIO_SCSI))
+        snaps = service.snapshots_service()
+        snap = snaps.add(types.Snapshot(description=description))
+        _wait(snaps.snapshot_service(snap.id).get, lambda s: s.snapshot_status == types.SnapshotStatus.OK)
+        disk_service = system.disks_service().disk_service(disk.id)
+        _wait(disk_service.get, lambda d: d.status == types.DiskStatus.OK)
+        runner.vars["disk_snapshot"] = disk_service.disk_snapshots_service().list()[0].id
+    return step
+
+
+def _open_transfer(disk_name):
+    """A download of the disk that a user started and left open; ``{var:transfer}`` is its id."""
+    def step(runner):
+        system = runner.connection().system_service()
+        disk = [d for d in system.disks_service().list() if d.alias == disk_name][0]
+        transfers = system.image_transfers_service()
+        t = transfers.add(types.ImageTransfer(disk=types.Disk(id=disk.id), format=types.DiskFormat.RAW,
+                                              direction=types.ImageTransferDirection.DOWNLOAD))
+        _wait(transfers.image_transfer_service(t.id).get,
+              lambda x: x.phase == types.ImageTransferPhase.TRANSFERRING)
+        runner.vars["transfer"] = t.id
+    return step
+
+
+def _block_disk(name, sd_name):
+    """A thin qcow2 disk on a block domain (what reduce_disk.py reduces)."""
+    def step(runner):
+        disks = runner.connection().system_service().disks_service()
+        if not [d for d in disks.list() if d.alias == name]:
+            d = disks.add(types.Disk(name=name, format=types.DiskFormat.COW, sparse=True, provisioned_size=1 << 30,
+                                     storage_domains=[types.StorageDomain(name=sd_name)]))
+            _wait(disks.disk_service(d.id).get, lambda x: x.status == types.DiskStatus.OK)
+    return step
+
+
+def _backup_vm(name):
+    """A running VM in the Default cluster with a 64 MiB qcow2 disk whose backup mode is incremental and that the
+    guest wrote to (the admin API's guest write, backups.py)."""
+    def step(runner):
+        system = runner.connection().system_service()
+        vms = system.vms_service()
+        if vms.list(search="name=%s" % name):
+            return
+        vm = vms.add(types.Vm(name=name, cluster=types.Cluster(name="Default"), template=types.Template(name="Blank"),
+                              memory=1 << 30))
+        service = vms.vm_service(vm.id)
+        _wait(service.get, lambda v: v.status == types.VmStatus.DOWN)
+        att = service.disk_attachments_service().add(types.DiskAttachment(
+            disk=types.Disk(name="%s-disk" % name, format=types.DiskFormat.COW, provisioned_size=64 << 20,
+                            storage_domains=[types.StorageDomain(name="data-nfs")],
+                            backup=types.DiskBackup.INCREMENTAL),
+            interface=types.DiskInterface.VIRTIO_SCSI, bootable=True, active=True))
+        _wait(system.disks_service().disk_service(att.disk.id).get, lambda d: d.status == types.DiskStatus.OK)
+        service.start()
+        _wait(service.get, lambda v: v.status == types.VmStatus.UP)
+        runner.sim.admin("POST", "vms/%s/disks/%s-disk/write" % (name, name),
+                         {"offset": 0, "length": 4 << 20, "pattern": 0x31})
+    return step
+
+
+def _full_backup(name):
+    """backup_vm.py's own ``full`` command, then a guest write; ``{var:checkpoint}`` is the checkpoint the full
+    backup made (what an incremental backup starts from)."""
+    def step(runner):
+        system = runner.connection().system_service()
+        vm = system.vms_service().list(search="name=%s" % name)[0]
+        res = runner.run({"script": "backup_vm.py", "args": ["-c", "engine", "full", vm.id],
+                          "expect": ["Full backup .* completed successfully"]})
+        if not res["ok"]:
+            raise RuntimeError("prepare: backup_vm.py full: %s\n%s" % (res["problem"], res["output"]))
+        ckpts = system.vms_service().vm_service(vm.id).checkpoints_service().list()
+        runner.vars["checkpoint"] = ckpts[-1].id
+        runner.sim.admin("POST", "vms/%s/disks/%s-disk/write" % (name, name),
+                         {"offset": 16 << 20, "length": 1 << 20, "pattern": 0x32})
+    return step
+
+
+def _root_checkpoint(name):
+    """``{var:checkpoint}``: the VM's oldest checkpoint (what checkpoints.py's purge removes first)."""
+    def step(runner):
+        system = runner.connection().system_service()
+        vm = system.vms_service().list(search="name=%s" % name)[0]
+        ckpts = system.vms_service().vm_service(vm.id).checkpoints_service().list()
+        runner.vars["checkpoint"] = [c for c in ckpts if c.parent_id is None][0].id
+    return step
+
+
 STEPS = {
     # update_quota_limits.py replaces the "mydata" limit of "myquota" by a specific one: that works on a quota
     # with per-domain limits on more than that domain (with one, removing it leaves none and the Engine puts an
@@ -167,9 +308,20 @@ STEPS = {
     "rename sd mydata": _rename_sd("mydata", "mydata-nfs"),
     "stop myvm": _stopped("myvm"),
     "snapshot myvm mysnap": _snapshot("myvm", "mysnap"),
+    # image transfers (transfers.py): files a user has and transfers a user left open
+    "image upload.qcow2": _image("upload.qcow2"),
+    "ova disk.ova": _ova("disk.ova", "disk1.qcow2"),
+    "snapshot of upload.qcow2": _disk_snapshot("upload.qcow2", "xfervm", "before-download"),
+    "open transfer of upload.qcow2": _open_transfer("upload.qcow2"),
+    "block disk reduce-me": _block_disk("reduce-me", "bs-scsi-012"),
+    # incremental backup (backups.py)
+    "backup vm bkvm": _backup_vm("bkvm"),
+    "full backup of bkvm": _full_backup("bkvm"),
+    "root checkpoint of bkvm": _root_checkpoint("bkvm"),
 }
 
 
 def before(runner, entry):
+    runner.entry = entry
     for name in entry.get("prepare", []) or []:
         STEPS[name](runner)

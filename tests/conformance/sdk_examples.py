@@ -6,7 +6,8 @@ verdicts of ``sdk_examples.yml``.
 Each script runs in a directory of its own with ``shim/`` on PYTHONPATH (its ``sitecustomize`` redirects the
 SDK's ``Connection`` to the simulator) and a ``~/.config/ovirt.conf`` for the scripts that take ``-c engine``.
 Arguments may name objects: ``{id:disks:mydisk}`` becomes the id of the disk called ``mydisk``,
-``{id:disks:mydisk@myvm}`` the id of the disk called ``mydisk`` attached to the VM ``myvm``.
+``{id:disks:mydisk@myvm}`` the id of the disk called ``mydisk`` attached to the VM ``myvm``, ``{var:NAME}`` what a
+``prepare`` step recorded (prepare.py: an id no name finds, such as an image transfer's).
 """
 
 import os
@@ -47,6 +48,7 @@ class ExampleRunner:
             f.write("[engine]\nengine_url = %s\nusername = %s\npassword = %s\ncafile = %s\n" % (
                 base, sim.username, sim.password, sim.ca_file))
         self._conn = None
+        self.vars = {}          # set by prepare steps, used as {var:NAME} in arguments
 
     def connection(self):
         if self._conn is None:
@@ -78,6 +80,7 @@ class ExampleRunner:
                 raise LookupError("argument %s: %d %s named %s" % (arg, len(found), coll, name))
             return found[0].id
         arg = arg.replace("{url}", self.sim.url).replace("{ca_file}", self.sim.ca_file)
+        arg = re.sub(r"\{var:(\w+)\}", lambda m: self.vars[m.group(1)], arg)
         return re.sub(r"\{id:(\w+):([^}]+)\}", lookup, arg)
 
     def run(self, entry):

@@ -68,9 +68,10 @@ def decide(policy, report):
     bg = policy.get("break_glass") or {}
     if not blocking:
         report.update(passed=True, outcome="pass", message="SLO gate: every SLO within budget")
-    elif policy["change_class"] == "remediation":
-        report.update(passed=True, outcome="remediation",
-                      message="SLO gate: remediation allowed although %s" % _list(blocking))
+    elif policy["change_class"] in ("remediation", "protection"):
+        # restoring service, or protecting data (a backup): both pass with a spent budget, and are logged
+        report.update(passed=True, outcome=policy["change_class"],
+                      message="SLO gate: %s allowed although %s" % (policy["change_class"], _list(blocking)))
     elif bg:
         report.update(passed=True, outcome="break_glass",
                       message="SLO gate: break-glass override (ticket %s: %s) although %s" % (

@@ -18,7 +18,7 @@ from ansible_collections.sre.ovirt.plugins.module_utils.slo.defaults import DEFA
 ENV_POLICY = "SRE_OVIRT_SLO_POLICY"
 ENV_LEDGER = "SRE_OVIRT_LEDGER"
 DEFAULT_LEDGER = "~/.ansible/sre_ovirt/sli-ledger.sqlite"
-CHANGE_CLASSES = ("change", "remediation")
+CHANGE_CLASSES = ("change", "remediation", "protection")
 NO_DATA_ACTIONS = ("block", "warn")
 
 # The argument spec of ``slo_policy``; documented by the doc fragment sre.ovirt.slo_policy. Change both.

@@ -63,6 +63,7 @@ class Simulator:
         self.server.shutdown()
         self.server.server_close()
         with self.engine.lock:
+            self.engine.stop_transfers()     # transfers.py: ovirt-imageio and its qemu-nbd exports
             self.engine.store.set_meta("tokens", self.tokens)
             self.engine.persist(force=True)
             self.engine.store.close()
@@ -157,6 +158,14 @@ class Simulator:
                     e.store.set_meta("tunables", e.tunables)
                     e.persist()
                 return 200, e.tunables
+        if head == "vms" and len(parts) == 5 and parts[2] == "disks" and (method, parts[4]) in (
+                ("POST", "write"), ("GET", "checksum")):
+            with e.lock:   # backups.py: a guest write on the disk's active volume, the guest-visible checksum
+                if parts[4] == "write":
+                    out = e.sim_disk_write(parts[1], parts[3], data or {})
+                    e.persist()
+                    return 200, out
+                return 200, e.sim_disk_checksum(parts[1], parts[3])
         if head in ("hosts", "vms") and len(parts) == 2 and method == "POST":
             with e.lock:
                 obj = e._target(head, parts[1])
@@ -172,6 +181,9 @@ class Simulator:
                 e.store.touch(head, obj.id)
                 e.persist()
                 return 200, {"name": obj.name, "id": obj.id, "sim": {k: v for k, v in x.items() if k != "bmc"}}
+        if head == "transfers" and method == "GET":
+            with e.lock:   # transfers.py: every image transfer with the bytes ovirt-imageio counted
+                return 200, e.sim_transfers()
         if head == "state" and method == "GET":
             with e.lock:
                 return 200, self._state()

@@ -22,6 +22,8 @@ from .templates import TemplatesMixin
 from .clusters import ClustersMixin
 from .networks import NetworksMixin
 from .affinity import AffinityMixin
+from .backups import BackupsMixin
+from .transfers import TransfersMixin
 
 FAULT_KINDS = {
     "http_status": "answer a share (or count) of API requests with an HTTP status (default 503)",
@@ -39,8 +41,16 @@ FAULT_KINDS = {
     "host_not_returning": "the next upgrade reboot of a host never comes back (target: host name or '*')",
     "snapshot_failure": "the next snapshot of a VM fails (target: vm name or '*')",
     "bmc_unreachable": "a host's BMC does not answer fence requests (target: host name)",
+    "backup_failure": "the next backup of a VM fails (target: vm name or '*'; phase: starting, the default, or "
+                      "finalizing); its temporary snapshot or scratch disks are cleaned up",
+    "checkpoint_lost": "the dirty bitmaps of a VM's checkpoints are lost (an unclean shutdown): the Engine drops "
+                       "the checkpoints and the next backup must be full (target: vm name)",
+    "transfer_interrupted": "the next image transfer (or count of them; target: a disk alias or id, or '*') goes "
+                            "through a relay in front of ovirt-imageio that drops the connection after after_bytes "
+                            "bytes reached the client",
 }
-_ONE_SHOT = ("migration_failure", "upgrade_failure", "host_not_returning", "snapshot_failure", "bmc_unreachable")
+_ONE_SHOT = ("migration_failure", "upgrade_failure", "host_not_returning", "snapshot_failure", "bmc_unreachable",
+             "backup_failure")
 
 
 def _names(coll):
@@ -193,7 +203,7 @@ SEARCHABLE = set(FIELDS)
 
 class Engine(InfraMixin, VmsMixin, HostsMixin, StorageMixin, TemplatesMixin, ClustersMixin, NetworksMixin,
              AffinityMixin, AccessMixin, LabelsMixin, JobsMixin, OvaMixin, QuotasMixin, LevelsMixin, RecoveryMixin,
-             CoreMixin):
+             TransfersMixin, BackupsMixin, CoreMixin):
     BLANK_ID = "00000000-0000-0000-0000-000000000000"
     FENCE_TYPES = ("ipmilan", "idrac", "ilo", "ilo2", "ilo3", "ilo4", "ilo5", "drac5", "drac7", "rsa", "rsb",
                    "apc", "apc_snmp", "bladecenter", "cisco_ucs", "eps", "hpblade", "redfish", "wti")
@@ -215,6 +225,8 @@ class Engine(InfraMixin, VmsMixin, HostsMixin, StorageMixin, TemplatesMixin, Clu
             self.persist()
         else:
             self.recovered = self.remove_unacknowledged_images()
+            self.recovered_transfers = self.recover_transfers()
+            self.recovered_backups = self.recover_backups()
 
     # -- faults ---------------------------------------------------------------------------------
     def add_fault(self, spec):
@@ -235,6 +247,9 @@ class Engine(InfraMixin, VmsMixin, HostsMixin, StorageMixin, TemplatesMixin, Clu
         if kind == "vm_crash":
             self.crash_vm(self._target("vms", target))
             return spec
+        if kind == "checkpoint_lost":
+            self.lose_checkpoints(self._target("vms", target))
+            return spec
         if kind in ("storage_latency", "storage_inactive", "storage_active"):
             sd = self._target("storagedomains", target)
             x = self.store.x("storagedomains", sd.id)
@@ -250,7 +265,7 @@ class Engine(InfraMixin, VmsMixin, HostsMixin, StorageMixin, TemplatesMixin, Clu
             self.store.touch("storagedomains", sd.id)
             return spec
         if kind in _ONE_SHOT and target not in (None, "*"):
-            coll = "vms" if kind in ("migration_failure", "snapshot_failure") else "hosts"
+            coll = "vms" if kind in ("migration_failure", "snapshot_failure", "backup_failure") else "hosts"
             self._target(coll, target)
         self.faults.append(spec)
         self.store.set_meta("faults", self.faults)

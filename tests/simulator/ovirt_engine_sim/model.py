@@ -92,8 +92,8 @@ _DEFS = [
         ("reporteddevices", "reported_devices")]),
     ("vm_snapshots", T.Snapshot, "snapshots", "snapshot", "snapshots", "vms", [("disks", "disks")]),
     ("vm_tags", T.Tag, "tags", "tag", "tags", "vms", []),
-    ("vm_checkpoints", T.Checkpoint, "checkpoints", "checkpoint", "checkpoints", "vms", []),
-    ("vm_backups", T.Backup, "backups", "backup", "backups", "vms", []),
+    ("vm_checkpoints", T.Checkpoint, "checkpoints", "checkpoint", "checkpoints", "vms", [("disks", "disks")]),
+    ("vm_backups", T.Backup, "backups", "backup", "backups", "vms", [("disks", "disks")]),
     ("host_nics", T.HostNic, "host_nics", "host_nic", "nics", "hosts", []),
     ("host_agents", T.Agent, "agents", "agent", "fenceagents", "hosts", []),
     ("host_tags", T.Tag, "tags", "tag", "tags", "hosts", []),
@@ -136,6 +136,7 @@ VIEWS = {
     ("hosts", "statistics"): (T.Statistic, "statistics"),
     ("disks", "statistics"): (T.Statistic, "statistics"),
     ("disks", "disksnapshots"): (T.DiskSnapshot, "disk_snapshots"),    # ova.py
+    ("storagedomains", "disksnapshots"): (T.DiskSnapshot, "disk_snapshots"),    # transfers.py
     ("datacenter_quotas", "quotastoragelimits"): (T.QuotaStorageLimit, "quota_storage_limits"),    # quotas.py
     ("datacenter_quotas", "quotaclusterlimits"): (T.QuotaClusterLimit, "quota_cluster_limits"),
     ("clusterlevels", "clusterfeatures"): (T.ClusterFeature, "cluster_features"),
@@ -174,6 +175,8 @@ VIEWS.update({("roles", "permits"): (T.Permit, "permits"), ("users", "roles"): (
               ("domains", "users"): (T.User, "users"), ("domains", "groups"): (T.Group, "groups"),
               ("affinitylabels", "vms"): (T.Vm, "vms"), ("affinitylabels", "hosts"): (T.Host, "hosts")})
 VIEWS[("hosts", "storage")] = (T.HostStorage, "host_storages")   # infra.py: the LUNs the hosts see
+VIEWS[("vm_checkpoints", "disks")] = (T.Disk, "disks")   # backups.py
+VIEWS[("vm_backups", "disks")] = (T.Disk, "disks")
 
 
 def ref(coll, oid, parent_id=None, **fields):

@@ -14,6 +14,7 @@ table and the handlers agree, so a new resource family adds its rows here."""
 
 from .access import AccessMixin
 from .affinity import AffinityMixin
+from .backups import BackupsMixin
 from .clusters import ClustersMixin
 from .engine import Engine
 from .hosts import HostsMixin
@@ -26,6 +27,7 @@ from .ova import OvaMixin
 from .quotas import QuotasMixin
 from .storage import StorageMixin
 from .templates import TemplatesMixin
+from .transfers import TransfersMixin
 from .vms import VmsMixin
 
 
@@ -40,6 +42,7 @@ ROUTES = {
     ('list', 'host_nics'): HostsMixin.list_host_nics,
     ('list', 'host_tags'): LabelsMixin.list_host_tags,
     ('list', 'hosts'): HostsMixin.list_hosts,
+    ('list', 'imagetransfers'): TransfersMixin.list_imagetransfers,
     ('list', 'job_steps'): JobsMixin.list_job_steps,
     ('list', 'jobs'): JobsMixin.list_jobs,
     ('list', 'permissions'): AccessMixin.list_permissions,
@@ -49,6 +52,8 @@ ROUTES = {
     ('list', 'templates'): TemplatesMixin.list_templates,
     ('list', 'user_ssh_public_keys'): AccessMixin.list_user_ssh_public_keys,
     ('list', 'users'): AccessMixin.list_users,
+    ('list', 'vm_backups'): BackupsMixin.list_vm_backups,
+    ('list', 'vm_checkpoints'): BackupsMixin.list_vm_checkpoints,
     ('list', 'vm_tags'): VmsMixin.list_vm_tags,
     # -- add
     ('add', 'affinitylabels'): LabelsMixin.add_affinitylabels,
@@ -62,6 +67,7 @@ ROUTES = {
     ('add', 'host_agents'): HostsMixin.add_host_agents,
     ('add', 'host_tags'): LabelsMixin.add_host_tags,
     ('add', 'hosts'): InfraMixin.add_hosts,
+    ('add', 'imagetransfers'): TransfersMixin.add_imagetransfers,
     ('add', 'instancetypes'): VmsMixin.add_instancetypes,
     ('add', 'job_steps'): JobsMixin.add_job_steps,
     ('add', 'jobs'): JobsMixin.add_jobs,
@@ -75,6 +81,7 @@ ROUTES = {
     ('add', 'templates'): TemplatesMixin.add_templates,
     ('add', 'user_ssh_public_keys'): AccessMixin.add_user_ssh_public_keys,
     ('add', 'users'): AccessMixin.add_users,
+    ('add', 'vm_backups'): BackupsMixin.add_vm_backups,
     ('add', 'vm_disk_attachments'): VmsMixin.add_vm_disk_attachments,
     ('add', 'vm_nics'): VmsMixin.add_vm_nics,
     ('add', 'vm_snapshots'): VmsMixin.add_vm_snapshots,
@@ -91,6 +98,7 @@ ROUTES = {
     ('get', 'groups'): AccessMixin.get_groups,
     ('get', 'host_tags'): LabelsMixin.get_host_tags,
     ('get', 'hosts'): HostsMixin.get_hosts,
+    ('get', 'imagetransfers'): TransfersMixin.get_imagetransfers,
     ('get', 'jobs'): JobsMixin.get_jobs,
     ('get', 'permissions'): AccessMixin.get_permissions,
     ('get', 'roles'): AccessMixin.get_roles,
@@ -98,6 +106,8 @@ ROUTES = {
     ('get', 'systemoptions'): InfraMixin.get_systemoptions,
     ('get', 'templates'): TemplatesMixin.get_templates,
     ('get', 'users'): AccessMixin.get_users,
+    ('get', 'vm_backups'): BackupsMixin.get_vm_backups,
+    ('get', 'vm_checkpoints'): BackupsMixin.get_vm_checkpoints,
     ('get', 'vm_disk_attachments'): VmsMixin.get_vm_disk_attachments,
     ('get', 'vm_tags'): VmsMixin.get_vm_tags,
     ('get', 'vms'): VmsMixin.get_vms,
@@ -141,6 +151,7 @@ ROUTES = {
     ('remove', 'templates'): TemplatesMixin.remove_templates,
     ('remove', 'user_ssh_public_keys'): AccessMixin.remove_user_ssh_public_keys,
     ('remove', 'users'): AccessMixin.remove_users,
+    ('remove', 'vm_checkpoints'): BackupsMixin.remove_vm_checkpoints,
     ('remove', 'vm_disk_attachments'): VmsMixin.remove_vm_disk_attachments,
     ('remove', 'vm_nics'): VmsMixin.remove_vm_nics,
     ('remove', 'vm_snapshots'): VmsMixin.remove_vm_snapshots,
@@ -150,6 +161,7 @@ ROUTES = {
     # -- action
     ('action', ('clusters', 'upgrade')): InfraMixin.action_clusters_upgrade,
     ('action', ('datacenters', 'setmaster')): InfraMixin.action_datacenters_setmaster,
+    ('action', ('disks', 'reduce')): TransfersMixin.action_disks_reduce,
     ('action', ('disks', 'sparsify')): StorageMixin.action_disks_sparsify,
     ('action', ('hosts', 'activate')): HostsMixin.action_hosts_activate,
     ('action', ('hosts', 'commitnetconfig')): InfraMixin.action_hosts_commitnetconfig,
@@ -160,10 +172,16 @@ ROUTES = {
     ('action', ('hosts', 'setupnetworks')): InfraMixin.action_hosts_setupnetworks,
     ('action', ('hosts', 'upgrade')): HostsMixin.action_hosts_upgrade,
     ('action', ('hosts', 'upgradecheck')): HostsMixin.action_hosts_upgradecheck,
+    ('action', ('imagetransfers', 'cancel')): TransfersMixin.action_imagetransfers_cancel,
+    ('action', ('imagetransfers', 'extend')): TransfersMixin.action_imagetransfers_extend,
+    ('action', ('imagetransfers', 'finalize')): TransfersMixin.action_imagetransfers_finalize,
+    ('action', ('imagetransfers', 'pause')): TransfersMixin.action_imagetransfers_pause,
+    ('action', ('imagetransfers', 'resume')): TransfersMixin.action_imagetransfers_resume,
     ('action', ('job_steps', 'end')): JobsMixin.action_job_steps_end,
     ('action', ('jobs', 'clear')): JobsMixin.action_jobs_clear,
     ('action', ('jobs', 'end')): JobsMixin.action_jobs_end,
     ('action', ('templates', 'export')): OvaMixin.action_templates_export,
+    ('action', ('vm_backups', 'finalize')): BackupsMixin.action_vm_backups_finalize,
     ('action', ('vm_nics', 'activate')): VmsMixin.action_vm_nics_activate,
     ('action', ('vm_nics', 'deactivate')): VmsMixin.action_vm_nics_deactivate,
     ('action', ('vm_snapshots', 'restore')): VmsMixin.action_vm_snapshots_restore,
@@ -210,12 +228,15 @@ ROUTES = {
     ('view', 'networks_vnicprofiles'): NetworksMixin.view_networks_vnicprofiles,
     ('view', 'roles_permits'): AccessMixin.view_roles_permits,
     ('view', 'storagedomains_disks'): StorageMixin.view_storagedomains_disks,
+    ('view', 'storagedomains_disksnapshots'): TransfersMixin.view_storagedomains_disksnapshots,
     ('view', 'storagedomains_permissions'): AccessMixin.view_storagedomains_permissions,
     ('view', 'storagedomains_vms'): StorageMixin.view_storagedomains_vms,
     ('view', 'templates_permissions'): AccessMixin.view_templates_permissions,
     ('view', 'users_groups'): AccessMixin.view_users_groups,
     ('view', 'users_permissions'): AccessMixin.view_users_permissions,
     ('view', 'users_roles'): AccessMixin.view_users_roles,
+    ('view', 'vm_backups_disks'): BackupsMixin.view_vm_backups_disks,
+    ('view', 'vm_checkpoints_disks'): BackupsMixin.view_vm_checkpoints_disks,
     ('view', 'vm_snapshots_disks'): VmsMixin.view_vm_snapshots_disks,
     ('view', 'vms_affinitylabels'): LabelsMixin.view_vms_affinitylabels,
     ('view', 'vms_cdroms'): VmsMixin.view_vms_cdroms,
@@ -258,6 +279,7 @@ ROUTES = {
     ('viewget', 'hosts_permissions'): AccessMixin.viewget_hosts_permissions,
     ('viewget', 'networks_permissions'): AccessMixin.viewget_networks_permissions,
     ('viewget', 'storagedomains_disks'): StorageMixin.viewget_storagedomains_disks,
+    ('viewget', 'storagedomains_disksnapshots'): TransfersMixin.viewget_storagedomains_disksnapshots,
     ('viewget', 'storagedomains_permissions'): AccessMixin.viewget_storagedomains_permissions,
     ('viewget', 'templates_permissions'): AccessMixin.viewget_templates_permissions,
     ('viewget', 'users_permissions'): AccessMixin.viewget_users_permissions,

@@ -204,8 +204,8 @@ class StorageMixin:
         return self.store.x("disks", disk_id).get("path")
 
     def create_disk(self, alias, size, sd_id, fmt, backing=None, copy_from=None, sparse=True, locked_for=2,
-                    description=None, shareable=False):
-        did, image_id = new_id(), new_id()
+                    description=None, shareable=False, did=None):
+        did, image_id = did or new_id(), new_id()
         folder = os.path.join(self.sd_dir(sd_id), "images", did)
         os.makedirs(folder, exist_ok=True)
         path = os.path.join(folder, image_id)
@@ -252,6 +252,9 @@ class StorageMixin:
             return old
         new = os.path.join(os.path.dirname(old), new_id())
         qemu_img("create", "-q", "-f", "qcow2", "-b", old, "-F", _fmt_of(old), new)
+        if disk.backup == T.DiskBackup.INCREMENTAL:
+            from .backups import copy_enabled_bitmaps
+            copy_enabled_bitmaps(old, new)   # the checkpoints keep tracking on the new top volume
         x["path"] = new
         x.setdefault("chain", [old]).append(new)
         disk.format = T.DiskFormat.COW
@@ -298,9 +301,17 @@ class StorageMixin:
             raise conflict("Cannot add Virtual Disk. Low disk space on Storage Domain %s." % sd.name)
         if disk.format == T.DiskFormat.RAW and disk.sparse is None:
             disk.sparse = True
+        if disk.format == T.DiskFormat.RAW and disk.backup == T.DiskBackup.INCREMENTAL:
+            # ImagesHandler.checkImageConfiguration: RAW volumes cannot carry the checkpoints' bitmaps
+            raise conflict("Cannot add Virtual Disk. Disk configuration (RAW %s backup-Incremental) is incompatible "
+                           "with the storage domain type." % ("Sparse" if disk.sparse else "Preallocated"))
+        if disk.id is not None and self.store.get("disks", disk.id) is not None:
+            # AddDiskCommand with a given image group id (what uploads of OVA disks and restores use)
+            raise conflict("Cannot add Virtual Disk. The Disk ID is already in use.")
         stored = self.create_disk(disk.alias or disk.name or "disk-%s" % new_id()[:8], disk.provisioned_size,
                                   sd.id, disk.format, sparse=disk.sparse is not False, description=disk.description,
-                                  shareable=disk.shareable, locked_for=2)
+                                  shareable=disk.shareable, locked_for=2, did=disk.id)
+        stored.backup = disk.backup or T.DiskBackup.NONE
         self.emit(2020, "Add-Disk operation of '%s' was initiated by admin@internal-authz." % stored.alias,
                   storage_domain=sd.id)
         return stored if raw else render("disks", stored)
@@ -313,6 +324,8 @@ class StorageMixin:
             path = self.disk_path(did)
             if path and os.path.exists(path):
                 qemu_img("resize", "-q", "-f", _fmt_of(path), path, str(disk.provisioned_size))
+        if disk.backup == T.DiskBackup.INCREMENTAL and stored.format == T.DiskFormat.RAW:
+            raise bad_request("Cannot edit Virtual Disk. Incremental backup is not supported for RAW format disks.")
         if disk.alias and not disk.name:
             disk.name = disk.alias
         merge(stored, disk, skip=("status", "storage_domains", "format", "actual_size", "image_id", "storage_type"))

@@ -98,6 +98,8 @@ class VmsMixin:
 
     # -- add / update / remove --------------------------------------------------------------------
     def add_vms(self, parent, vm, query):
+        if vm.initialization is not None and vm.initialization.configuration is not None:
+            return self.add_vm_from_configuration(vm, query)     # backups.py: ImportVmFromConfiguration
         if not vm.name:
             raise bad_request("Cannot add VM. The following field is required: name")
         if not NAME_RE.match(vm.name):
@@ -170,6 +172,8 @@ class VmsMixin:
                                     backing=None if clone else src_path,
                                     copy_from=src_path if clone else None,
                                     sparse=True, locked_for=5)
+            # AddVmCommand: the template disk's backup setting (or the request's for that disk)
+            disk.backup = odisk.backup if odisk is not None and odisk.backup else (src_disk.backup or disk.backup)
             self.store.put("vm_disk_attachments", T.DiskAttachment(
                 id=disk.id, disk=ref("disks", disk.id), interface=att.interface, bootable=att.bootable,
                 active=True, pass_discard=False, read_only=False, uses_scsi_reservation=False,
@@ -301,6 +305,7 @@ class VmsMixin:
             raise conflict("Cannot remove VM. VM is delete protected.")
         if vm.vm_pool is not None:
             raise conflict("Cannot remove VM. VM is attached to a VM-Pool.")
+        self.backup_guard(vm, "remove")
         detach_only = query.get("detach_only", "false").lower() == "true"
         for att in self.store.list("vm_disk_attachments", vid):
             self.store.delete("vm_disk_attachments", att.id)
@@ -341,6 +346,8 @@ class VmsMixin:
     def action_vms_start(self, parent, vid, action, query):
         vm = self.must("vms", vid)
         self._locked_check(vm, "run")
+        if vm.status != S.PAUSED:
+            self.backup_guard(vm, "run")     # backups.py: RunVmCommand refuses a VM during a backup
         if vm.status in (S.SUSPENDED,):
             return self._resume(vm)
         if vm.status == S.PAUSED:
@@ -453,6 +460,8 @@ class VmsMixin:
             return self.action_result()
         if vm.status not in RUNNING:
             raise conflict("Cannot stop VM. VM is not running.")
+        if not action.force:
+            self.backup_guard(vm, "stop")
         self.emit(33, "VM %s powered off by admin@internal-authz (Host: %s)." % (
             vm.name, self._host_name(vm)), vm=vid, cluster=vm.cluster.id)
         self._vm_down(vm)
@@ -462,6 +471,8 @@ class VmsMixin:
         vm = self.must("vms", vid)
         if vm.status not in RUNNING:
             raise conflict("Cannot shutdown VM. VM is not running.")
+        if not action.force:
+            self.backup_guard(vm, "shutdown")
         if vm.status != S.UP:
             return self.action_vms_stop(parent, vid, action, query)
         gen = self._bump(vid)
@@ -480,6 +491,7 @@ class VmsMixin:
         vm = self.must("vms", vid)
         if vm.status != S.UP:
             raise conflict("Cannot reboot VM. VM is not running.")
+        self.backup_guard(vm, "restart")
         gen = self._bump(vid)
         self._set_status(vm, S.REBOOT_IN_PROGRESS)
         self.emit(157, "VM %s was restarted by admin@internal-authz." % vm.name, vm=vid, cluster=vm.cluster.id)
@@ -490,6 +502,7 @@ class VmsMixin:
         vm = self.must("vms", vid)
         if vm.status != S.UP:
             raise conflict("Cannot suspend VM. VM is not running.")
+        self.backup_guard(vm, "hibernate")
         gen = self._bump(vid)
         self._set_status(vm, S.SAVING_STATE)
         self.schedule(3 + (vm.memory or 0) / GIB, "vm_suspended", vm=vid, gen=gen)
@@ -525,6 +538,7 @@ class VmsMixin:
         if vm.status != S.UP:
             raise conflict("Cannot migrate VM. VM %s is not running." % vm.name if vm.status not in RUNNING else
                            "Cannot migrate VM. VM %s is not Up (status: %s)." % (vm.name, vm.status.value))
+        self.backup_guard(vm, "migrate")
         wanted = self.resolve("hosts", action.host, "VM", required=False) if action.host is not None else None
         host, why = self.start_migration(vm, wanted=wanted, force=bool(action.force))
         if host is None:
@@ -892,6 +906,7 @@ class VmsMixin:
         if snap.snapshot_status == T.SnapshotStatus.LOCKED:
             raise conflict("Cannot remove Snapshot. Snapshot is currently being created for VM %s." % vm.name)
         self._preview_check(vm, "remove")
+        self.backup_guard(vm, "remove", "Snapshot")
         self.store.delete("vm_snapshots", sid)
         self.emit(342, "Snapshot '%s' deletion for VM '%s' has been completed." % (snap.description, vm.name),
                   vm=vid, cluster=vm.cluster.id)
@@ -977,6 +992,7 @@ class VmsMixin:
                 self.store.delete("vm_snapshots", s.id)
         snap.snapshot_status = T.SnapshotStatus.OK
         self.store.touch("vm_snapshots", snap.id)
+        self.drop_all_checkpoints(vm.id)   # backups.py: RestoreAllSnapshots deletes every checkpoint (full next)
         self.emit(46, "VM %s restored from Snapshot %s." % (vm.name, snap.description),
                   vm=vm.id, cluster=vm.cluster.id)
 
@@ -1364,18 +1380,35 @@ class VmsMixin:
             d = self.store.get("disks", att.disk.id)
             if d is None:
                 continue
-            disks.append('<Disk ovf:diskId="%s" ovf:size="%d" ovf:actual_size="%d" ovf:fileRef="%s/%s" '
-                         'ovf:format="http://www.vmware.com/specifications/vmdk.html#sparse" '
-                         'ovf:volume-format="%s" ovf:disk-interface="%s" ovf:boot="%s" ovf:disk-alias="%s"/>' % (
-                             d.image_id, (d.provisioned_size or 0) // GIB, (d.actual_size or 0) // GIB, d.id,
-                             d.image_id, "COW" if d.format == T.DiskFormat.COW else "RAW",
-                             att.interface.value.upper() if att.interface else "VIRTIO",
-                             str(bool(att.bootable)).lower(), escape(d.alias or "")))
-        nics = "".join('<Item><rasd:Caption>Ethernet adapter on %s</rasd:Caption><rasd:InstanceId>%s</rasd:InstanceId>'
-                       '<rasd:ResourceType>10</rasd:ResourceType><rasd:Name>%s</rasd:Name>'
-                       '<rasd:MACAddress>%s</rasd:MACAddress></Item>' % (
-                           escape(n.vnic_profile.id if n.vnic_profile else ""), n.id, escape(n.name),
-                           n.mac.address if n.mac else "") for n in self.store.list(nics_coll, vm.id))
+            # OvfOvirtWriter.writeDisk: sizes in GiB (rounded down, as the Engine does), plus the exact bytes as
+            # ovf:provisioned-size / ovf:actual-size-bytes that the simulator reads back (OVF import, backups.py)
+            disks.append('<Disk ovf:diskId="%s" ovf:size="%d" ovf:actual_size="%d" ovf:provisioned-size="%d" '
+                         'ovf:actual-size-bytes="%d" ovf:fileRef="%s/%s" ovf:format="%s" ovf:volume-format="%s" '
+                         'ovf:disk-interface="%s" ovf:boot="%s" ovf:incremental-backup="%s" ovf:disk-alias="%s" '
+                         'ovf:disk-description="%s"/>' % (
+                             d.image_id, (d.provisioned_size or 0) // GIB, (d.actual_size or 0) // GIB,
+                             d.provisioned_size or 0, d.actual_size or 0, d.id, d.image_id,
+                             "http://www.gnome.org/~markmc/qcow-image-format.html" if d.format == T.DiskFormat.COW
+                             else "http://www.vmware.com/specifications/vmdk.html#sparse",
+                             "COW" if d.format == T.DiskFormat.COW else "RAW", _OVF_INTERFACE.get(
+                                 att.interface.value if att.interface else "virtio", "VirtIO"),
+                             str(bool(att.bootable)).lower(), str(d.backup == T.DiskBackup.INCREMENTAL).lower(),
+                             escape(d.alias or ""), escape(d.description or "")))
+        nic_items = []
+        for n in self.store.list(nics_coll, vm.id):
+            prof = self.store.get("vnicprofiles", n.vnic_profile.id) if n.vnic_profile is not None else None
+            net = self.store.get("networks", prof.network.id) if prof is not None and prof.network else None
+            nic_items.append(
+                '<Item><rasd:Caption>Ethernet adapter on %s</rasd:Caption><rasd:InstanceId>%s</rasd:InstanceId>'
+                '<rasd:ResourceType>10</rasd:ResourceType><rasd:OtherResourceType>%s</rasd:OtherResourceType>'
+                '<rasd:ResourceSubType>%s</rasd:ResourceSubType><rasd:Connection>%s</rasd:Connection>'
+                '<rasd:Linked>%s</rasd:Linked><rasd:Name>%s</rasd:Name><rasd:ElementName>%s</rasd:ElementName>'
+                '<rasd:MACAddress>%s</rasd:MACAddress></Item>' % (
+                    escape(net.name if net else "[No Network]"), n.id, escape(prof.name if prof else ""),
+                    _OVF_NIC_TYPE.get(n.interface.value if n.interface else "virtio", 3),
+                    escape(net.name if net else ""), str(n.linked is not False).lower(), escape(n.name),
+                    escape(n.name), n.mac.address if n.mac else ""))
+        nics = "".join(nic_items)
         topo = vm.cpu.topology if vm.cpu is not None and vm.cpu.topology is not None else T.CpuTopology()
         return ('<?xml version="1.0" encoding="UTF-8"?><ovf:Envelope xmlns:ovf="http://schemas.dmtf.org/ovf/envelope/1/" '
                 'xmlns:rasd="http://schemas.dmtf.org/wbem/wscim/1/cim-schema/2/CIM_ResourceAllocationSettingData" '
@@ -1384,7 +1417,8 @@ class VmsMixin:
                 '<References/><Section xsi:type="ovf:DiskSection_Type"><Info>List of Virtual Disks</Info>%s</Section>'
                 '<Content ovf:id="out" xsi:type="ovf:VirtualSystem_Type"><Name>%s</Name><TemplateId>%s</TemplateId>'
                 '<Description>%s</Description><CreationDate>%s</CreationDate>'
-                '<Section xsi:type="ovf:OperatingSystemSection_Type"><Description>%s</Description></Section>'
+                '<Section ovf:id="%s" ovf:required="false" xsi:type="ovf:OperatingSystemSection_Type">'
+                '<Description>%s</Description></Section>'
                 '<Section xsi:type="ovf:VirtualHardwareSection_Type"><Info>%d CPU, %d Memory</Info>'
                 '<Item><rasd:ResourceType>3</rasd:ResourceType><rasd:num_of_sockets>%d</rasd:num_of_sockets>'
                 '<rasd:cpu_per_socket>%d</rasd:cpu_per_socket></Item>'
@@ -1393,9 +1427,16 @@ class VmsMixin:
                     "".join(disks), escape(vm.name), getattr(vm, "template", None).id if getattr(vm, "template", None) else (
                         vm.id if atts_coll == "template_disk_attachments" else self.BLANK_ID),
                     escape(vm.description or ""), vm.creation_time.strftime("%Y/%m/%d %H:%M:%S") if vm.creation_time
-                    else "", escape(vm.os.type if vm.os and vm.os.type else "other"),
+                    else "", vm.id, escape(vm.os.type if vm.os and vm.os.type else "other"),
                     (topo.sockets or 1) * (topo.cores or 1) * (topo.threads or 1), (vm.memory or 0) // MIB,
                     topo.sockets or 1, topo.cores or 1, (vm.memory or 0) // MIB, nics)
+
+
+# The Engine's enums as OvfWriter writes them: DiskInterface.name(), VmInterfaceType's value.
+_OVF_INTERFACE = {"ide": "IDE", "virtio": "VirtIO", "virtio_scsi": "VirtIO_SCSI", "sata": "SATA",
+                  "spapr_vscsi": "SPAPR_VSCSI"}
+_OVF_NIC_TYPE = {"rtl8139_virtio": 0, "rtl8139": 1, "e1000": 2, "virtio": 3, "spapr_vlan": 4, "pci_passthrough": 5,
+                 "e1000e": 6}
 
 
 def _stat(name, desc, value, unit, typ="decimal"):
