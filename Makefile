@@ -8,13 +8,14 @@ STAMP := $(VENV)/.stamp
 SIM_STATE ?= .sim-state
 PYTEST := $(BIN)/pytest -p no:cacheprovider
 
-.PHONY: help venv deps demo test unit simulator-tests conformance integration molecule sanity lint sim bench clean
+.PHONY: help venv deps demo test unit simulator-tests conformance integration molecule sanity lint sim bench exporter clean
 
 help:
 	@echo "make demo   - provision three VMs against the embedded Engine simulator"
 	@echo "make test   - run every test (unit, simulator, conformance, integration, molecule, sanity, lint)"
 	@echo "make sim    - run a simulator on https://127.0.0.1:8443 (state in $(SIM_STATE))"
 	@echo "make bench  - benchmarks (tables + JSON under tests/benchmarks/results)"
+	@echo "make exporter - run sre-ovirt-exporter against \$$OVIRT_URL (docs/monitoring.md)"
 
 # Debian packages: qemu-img for disk images, libcurl/libxml2 headers to build the SDK's pycurl, Prometheus,
 # promtool and the Pushgateway for the SLO tests.
@@ -48,8 +49,9 @@ venv: deps $(STAMP)
 demo: venv
 	$(BIN)/python tests/demo.py
 
+# Two pytest workers (one per core here); --dist loadfile keeps each file's tests, in order, on one worker.
 test: venv
-	$(PYTEST) tests/unit tests/simulator/tests tests/conformance tests/integration
+	$(PYTEST) -n 2 --dist loadfile tests/unit tests/simulator/tests tests/conformance tests/integration
 	$(MAKE) --no-print-directory molecule
 	$(MAKE) --no-print-directory sanity
 	$(MAKE) --no-print-directory lint
@@ -85,6 +87,15 @@ bench: venv
 	$(BIN)/python tests/benchmarks/bench_provision.py
 	$(BIN)/python tests/benchmarks/bench_gate.py --with-prometheus
 	$(BIN)/python tests/benchmarks/bench_patch.py
+	$(BIN)/python tests/benchmarks/bench_exporter.py
+	$(BIN)/python tests/benchmarks/bench_backup.py
+	$(BIN)/python tests/benchmarks/bench_backup_parallel.py
+	$(BIN)/python tests/benchmarks/bench_offsite.py
+	$(BIN)/python tests/benchmarks/bench_retention.py
+
+# sre-ovirt-exporter against $$OVIRT_URL (docs/monitoring.md); EXPORTER_ARGS="--port 9810 --once" etc.
+exporter: venv
+	$(BIN)/python scripts/sre-ovirt-exporter $(EXPORTER_ARGS)
 
 clean:
 	rm -rf $(SIM_STATE) tests/output .pytest_cache

@@ -36,8 +36,9 @@ options:
         default: ledger
       slo_file:
         description:
-          - An OpenSLO C(openslo/v1) file with the SLOs to enforce. Default, the collection's five SLOs (VM
-            availability, VM boot time, live migration time, storage latency, Engine API latency).
+          - An OpenSLO C(openslo/v1) file with the SLOs to enforce. Default, the collection's six SLOs (VM
+            availability, VM boot time, live migration time, storage latency, Engine API latency, backup
+            freshness).
         type: path
       ledger_path:
         description:
@@ -113,8 +114,9 @@ options:
         default: ledger
       slo_file:
         description:
-          - An OpenSLO C(openslo/v1) file with the SLOs to enforce. Default, the collection's five SLOs (VM
-            availability, VM boot time, live migration time, storage latency, Engine API latency).
+          - An OpenSLO C(openslo/v1) file with the SLOs to enforce. Default, the collection's six SLOs (VM
+            availability, VM boot time, live migration time, storage latency, Engine API latency, backup
+            freshness).
         type: path
       ledger_path:
         description:

@@ -25,6 +25,24 @@ options:
   vm:
     description: Only this VM (its name as backed up).
     type: str
+  max_age:
+    description: The RPO - a VM whose newest good point is older than this many hours is not C(fresh).
+    type: float
+    default: 26
+  record:
+    description:
+      - Record each VM's freshness for the C(backup-freshness) SLO - a C(backup_fresh) sample (1 or 0) covering
+        O(interval) seconds in the SLI ledger, and the gauges C(sre_ovirt_backup_fresh) and
+        C(sre_ovirt_backup_age_seconds) per VM in the Pushgateway, when the SLO policy names one. The vm_backup role
+        does this after each run. Recording twice in one interval records once.
+    type: bool
+    default: false
+  interval:
+    description: Seconds one recorded sample stands for (the backup schedule's period).
+    type: int
+    default: 86400
+extends_documentation_fragment:
+  - sre.ovirt.slo_policy
 attributes:
   check_mode:
     description: Can run in check_mode and return changed status prediction without modifying target.
@@ -46,6 +64,10 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+recorded:
+  description: How many freshness samples were recorded (O(record)).
+  returned: always
+  type: int
 vms:
   description: One entry per VM - name, id, points (oldest first) and the age of the newest good point.
   returned: always
@@ -59,8 +81,14 @@ vms:
       description: The VM's id.
       type: str
     newest_age_seconds:
-      description: Age of the newest good point.
+      description: Age of the newest usable point (good, with a whole good chain).
       type: float
+    fresh:
+      description: Whether that age is within O(max_age).
+      type: bool
+    last_verified_at:
+      description: When a restore drill last proved one of its points (C(null) - never).
+      type: str
     points:
       description: id, type, parent, chain (ids, full first), bytes (this point), chain_bytes, finished_at,
         age_seconds, status (good/bad), verified_at, checkpoint_id, disks (aliases).
@@ -74,11 +102,14 @@ from ansible.module_utils.basic import AnsibleModule
 
 try:
     from ansible_collections.sre.ovirt.plugins.module_utils.backup.repository import Repository, RepositoryError
+    from ansible_collections.sre.ovirt.plugins.module_utils.sli import record as sli_record
+    from ansible_collections.sre.ovirt.plugins.module_utils.slo.policy import (
+        SLO_POLICY_ARGUMENT_SPEC, GateError, normalize, policy_from_env)
 except ImportError:  # pragma: no cover
-    pass
+    SLO_POLICY_ARGUMENT_SPEC = {}
 
 
-def describe(repo, vm_id, now):
+def describe(repo, vm_id, now, max_age=None):
     points = repo.points(vm_id)
     by_id = dict((p["id"], p) for p in points)
     out = []
@@ -91,23 +122,59 @@ def describe(repo, vm_id, now):
                         age_seconds=round(now - p["finished_epoch"], 1), status=p.get("status", "good"),
                         verified_at=p.get("verified_at"), checkpoint_id=p.get("checkpoint_id"),
                         disks=[d["alias"] for d in p["disks"]]))
-    good = [p for p in out if p["status"] == "good"]
+    usable = repo.usable(vm_id)
+    age = round(now - usable[-1]["finished_epoch"], 1) if usable else None
+    verified = [p["verified_at"] for p in points if p.get("verified_at")]
     return dict(id=vm_id, name=points[-1]["vm"]["name"] if points else None, points=out,
-                newest_age_seconds=good[-1]["age_seconds"] if good else None)
+                newest_age_seconds=age, fresh=age is not None and max_age is not None and age <= max_age,
+                last_verified_at=max(verified) if verified else None)
+
+
+def record(module, vms, interval, now):
+    """backup_fresh samples into the ledger; gauges into the Pushgateway."""
+    raw = module.params.get("slo_policy")
+    raw = dict((k, v) for k, v in raw.items() if v is not None) if raw else policy_from_env()
+    policy = normalize(raw) if raw else None
+    slot = int(now // interval)
+    rows = [("backup_fresh", 1.0 if v["fresh"] else 0.0, now, float(interval), v["name"],
+             "%s:%d" % (v["id"], slot)) for v in vms]
+    sli_record.flush(policy, rows, warn=module.warn)
+    url = (policy or {}).get("pushgateway_url")
+    if url:
+        try:
+            sli_record.push_gauges(url, "sre_ovirt_backup", {
+                "sre_ovirt_backup_fresh": [({"vm": v["name"]}, 1 if v["fresh"] else 0) for v in vms],
+                "sre_ovirt_backup_age_seconds": [({"vm": v["name"]}, v["newest_age_seconds"]) for v in vms
+                                                 if v["newest_age_seconds"] is not None]})
+        except Exception as exc:  # noqa: BLE001 - a Pushgateway outage must not fail the report
+            module.warn("backup freshness not pushed to %s: %s" % (url, exc))
+    return len(rows)
 
 
 def main():
-    module = AnsibleModule(argument_spec=dict(repository=dict(type="path", required=True), vm=dict(type="str")),
-                           supports_check_mode=True)
+    spec = dict(repository=dict(type="path", required=True), vm=dict(type="str"),
+                max_age=dict(type="float", default=26.0), record=dict(type="bool", default=False),
+                interval=dict(type="int", default=86400))
+    spec.update(SLO_POLICY_ARGUMENT_SPEC)
+    module = AnsibleModule(argument_spec=spec, supports_check_mode=True)
+    p = module.params
     try:
-        repo = Repository(module.params["repository"]).open()
+        repo = Repository(p["repository"]).open()
         now = time.time()
-        vms = [describe(repo, vm_id, now) for vm_id in repo.vm_ids()]
+        vms = [describe(repo, vm_id, now, p["max_age"] * 3600) for vm_id in repo.vm_ids()]
     except RepositoryError as exc:
         module.fail_json(msg=str(exc), field=exc.field)
-    if module.params["vm"]:
-        vms = [v for v in vms if v["name"] == module.params["vm"]]
-    module.exit_json(changed=False, vms=vms)
+    except GateError as exc:
+        module.fail_json(msg=str(exc), field=exc.field)
+    if p["vm"]:
+        vms = [v for v in vms if v["name"] == p["vm"]]
+    recorded = 0
+    if p["record"] and not module.check_mode:
+        try:
+            recorded = record(module, vms, p["interval"], now)
+        except GateError as exc:
+            module.fail_json(msg=str(exc), field=exc.field)
+    module.exit_json(changed=False, vms=vms, recorded=recorded)
 
 
 if __name__ == "__main__":

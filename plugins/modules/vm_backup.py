@@ -60,6 +60,13 @@ options:
     description: Seconds an image transfer may stay idle before the Engine cancels it.
     type: int
     default: 120
+  max_parallel:
+    description:
+      - At most this many C(vm_backup) runs work on this repository at the same time (the others wait for a
+        slot); C(0) - no limit. The vm_backup role launches every VM at once and sets this, so a slow VM never
+        holds up the others. Independently of it, one VM is only ever backed up by one run at a time.
+    type: int
+    default: 0
 attributes:
   check_mode:
     support: full
@@ -151,6 +158,7 @@ try:
     from ansible_collections.sre.ovirt.plugins.module_utils.backup.vm_config import vm_configuration
     from ansible_collections.sre.ovirt.plugins.module_utils.engine import EngineError
     from ansible_collections.sre.ovirt.plugins.module_utils.model import backup as facts
+    from ansible_collections.sre.ovirt.plugins.module_utils.model.events import epoch
 except ImportError:  # pragma: no cover
     pass
 
@@ -169,8 +177,11 @@ def main():
         repository=dict(type="path", required=True),
         mode=dict(type="str", choices=["auto", "full", "incremental"], default="auto"),
         parallel_disks=dict(type="int", default=4),
-        inactivity_timeout=dict(type="int", default=120)),
+        inactivity_timeout=dict(type="int", default=120), max_parallel=dict(type="int", default=0)),
         supports_check_mode=True, change_class="protection")
+    if module.params["max_parallel"] < 0:
+        module.fail_json(msg="max_parallel: must be 0 (no limit) or more, got %d" % module.params["max_parallel"],
+                         field="max_parallel")
     if module.params["parallel_disks"] < 1:
         module.fail_json(msg="parallel_disks: must be 1 or more, got %d" % module.params["parallel_disks"],
                          field="parallel_disks")
@@ -228,9 +239,21 @@ def run(module, p):
         raise TaskFailed("name: VM %s has no image disk to back up" % vm.name, field="name")
     if os.path.isdir(repo.path) or not module.check_mode:
         repo.open(create=not module.check_mode)
+    if module.check_mode:
+        return take(module, p, repo, system, vms_service, vm, disks)
+    with repo.slot(p["max_parallel"]):
+        with repo.vm_lock(vm.id):
+            return take(module, p, repo, system, vms_service, vm, disks)
+
+
+def take(module, p, repo, system, vms_service, vm, disks):
+    """Decide, back up, publish; the caller holds the repository slot and the VM's lock."""
     kind, reason, previous = plan(repo, vms_service, vm, disks, p["mode"])
+    # Points are stamped with the Engine's clock (its API root's time), the clock its checkpoints and events use.
+    api = system.get()
+    skew = (epoch(api.time) - time.time()) if api.time is not None else 0.0
     last = repo.newest_good(vm.id) if os.path.isdir(repo.path) else None
-    prev_age = round(time.time() - last["finished_epoch"], 1) if last else None
+    prev_age = round(time.time() + skew - last["finished_epoch"], 1) if last else None
     result = dict(changed=True, type=kind, reason=reason, parent=previous["id"] if previous else None,
                   previous_age_seconds=prev_age)
     need = sum(d.actual_size or 0 for _a, d in disks) if kind == "full" else 0
@@ -241,7 +264,7 @@ def run(module, p):
                            for _a, d in disks]
         return result
     repo.check_writable(need)
-    started = time.time()
+    started = time.time() + skew
     point_id = new_point_id(started)
     partial = repo.begin(vm.id, point_id)
     backing = {}
@@ -266,20 +289,21 @@ def run(module, p):
             kind = "incremental"
         elif kind == "incremental":
             kind, reason = "full", "the Engine backed up every disk in full"
-        finished = time.time()
+        finished = time.time() + skew
         manifest = dict(
             format=1, id=point_id, vm=dict(id=vm.id, name=vm.name), type=kind, reason=reason,
             parent=previous["id"] if kind == "incremental" else None, checkpoint_id=checkpoint,
             from_checkpoint_id=previous["checkpoint_id"] if kind == "incremental" else None,
             backup_id=session.backup_id, started_at=utc_text(started), started_epoch=started,
             finished_at=utc_text(finished), finished_epoch=finished, bytes=total, disks=records,
-            engine_version=engine_version(system), status="good", verified_at=None,
+            engine_version=api.product_info.version.full_version if api.product_info else None, status="good",
+            verified_at=None,
             configuration=vm_configuration(vms_service, vm.id))
         repo.publish(vm.id, point_id, partial, manifest)
     except BaseException:
         repo.discard(partial)
         raise
-    seconds = round(time.time() - started, 3)
+    seconds = round(time.time() + skew - started, 3)
     module.record("backup_seconds", seconds, subject=vm.name, source_id=point_id)
     module.record("backup_bytes", float(total), subject=vm.name, source_id=point_id)
     module.record("backup_success", 1.0, subject=vm.name, source_id=point_id)
@@ -288,14 +312,6 @@ def run(module, p):
                   disks=[dict((k, r.get(k)) for k in ("alias", "disk_id", "backup_mode", "method", "file", "bytes"))
                          for r in records])
     return result
-
-
-def engine_version(system):
-    try:
-        info = system.get().product_info
-        return info.version.full_version if info and info.version else None
-    except EngineError:
-        return None
 
 
 if __name__ == "__main__":

@@ -70,6 +70,22 @@ options:
     description: How many disks are uploaded (and read back) at the same time.
     type: int
     default: 4
+  vnic_profile:
+    description: Put every NIC of a new VM on this vNIC profile (an isolated network for restore drills) instead
+      of the profiles it had.
+    type: str
+  nics_linked:
+    description: Whether the NICs of a new VM are linked. C(false) keeps a restored copy off every network.
+    type: bool
+    default: true
+  record_verification:
+    description:
+      - Record the outcome in the point's manifest - C(verified_at) when every disk read back equal to the
+        point (and, with O(state=running), the VM booted), C(status=bad) with the reason when a file is damaged
+        or a disk differs; a bad point is never restored or built on again. What C(playbooks/backup_verify.yml)
+        uses.
+    type: bool
+    default: false
 attributes:
   check_mode:
     support: full
@@ -119,6 +135,10 @@ disks:
   returned: success
   type: list
   elements: dict
+verified_at:
+  description: With O(record_verification), when the point was proven (UTC).
+  returned: when record_verification is true and the restore succeeded
+  type: str
 left:
   description: On failure, what the restore created that could not be removed.
   returned: failure
@@ -137,6 +157,7 @@ try:
     from ansible_collections.sre.ovirt.plugins.module_utils.backup.vm_config import vm_from_ovf, vm_from_summary
     from ansible_collections.sre.ovirt.plugins.module_utils.client.wait import wait_for
     from ansible_collections.sre.ovirt.plugins.module_utils.engine import EngineError, EngineNotFound, where
+    from ansible_collections.sre.ovirt.plugins.module_utils.model.events import epoch
     from ovirtsdk4 import types
 except ImportError:  # pragma: no cover
     pass
@@ -151,7 +172,9 @@ def main():
         repository=dict(type="path", required=True), vm=dict(type="str", required=True),
         point=dict(type="str", default="latest"), name=dict(type="str"), cluster=dict(type="str"),
         storage_domain=dict(type="str"), state=dict(type="str", choices=["stopped", "running"], default="stopped"),
-        verify=dict(type="bool", default=True), parallel_disks=dict(type="int", default=4)),
+        verify=dict(type="bool", default=True), parallel_disks=dict(type="int", default=4),
+        vnic_profile=dict(type="str"), nics_linked=dict(type="bool", default=True),
+        record_verification=dict(type="bool", default=False)),
         supports_check_mode=True,
         change_class=lambda p: "remediation" if _in_place(p) else "change")
     if not images.HAS_IMAGEIO:
@@ -175,6 +198,12 @@ def _get(service):
         return None
 
 
+class DamagedPoint(RepositoryError):
+    def __init__(self, point_id, message):
+        super(DamagedPoint, self).__init__(message)
+        self.point_id = point_id
+
+
 def check_files(repo, vm_id, chain, names):
     """Every file the restore reads matches the sha256 its manifest recorded."""
     for point in chain:
@@ -185,11 +214,11 @@ def check_files(repo, vm_id, chain, names):
             try:
                 actual = images.file_sha256(path)
             except (IOError, OSError) as exc:
-                raise RepositoryError("repository: %s of point %s cannot be read: %s" % (rec["file"], point["id"],
-                                                                                         exc))
+                raise DamagedPoint(point["id"], "repository: %s of point %s cannot be read: %s" % (
+                    chain_top(point, rec), point["id"], exc))
             if actual != rec["file_sha256"]:
-                raise RepositoryError("repository: %s of point %s is damaged (sha256 %s, recorded %s)" % (
-                    rec["file"], point["id"], actual, rec["file_sha256"]))
+                raise DamagedPoint(point["id"], "repository: %s of point %s is damaged (sha256 %s, recorded %s)" % (
+                    chain_top(point, rec), point["id"], actual, rec["file_sha256"]))
 
 
 def run(module, p):
@@ -214,6 +243,12 @@ def run(module, p):
     how = "in_place" if target is not None else ("recreated" if original is None and config.get("ovf") else "copy")
     cluster = resolve_cluster(module, system, p, target or original, config)
     sd_ids = resolve_domains(module, system, p, point)
+    profile = None
+    if p["vnic_profile"]:
+        found = [v for v in system.vnic_profiles_service().list() if v.name == p["vnic_profile"]]
+        if not found:
+            raise TaskFailed("vnic_profile: no vNIC profile named %s" % p["vnic_profile"], field="vnic_profile")
+        profile = types.VnicProfile(id=found[0].id)
     result = dict(changed=True, point=point["id"], chain=[c["id"] for c in chain], how=how, vm=p["vm"], name=name)
     module.diff = {"before": {"vm": name, "exists": target is not None,
                               "status": target.status.value if target is not None else None},
@@ -222,7 +257,12 @@ def run(module, p):
     if module.check_mode:
         return result
     if p["verify"]:
-        check_files(repo, vm_id, chain, set(r["file"] for r in point["disks"]))
+        try:
+            check_files(repo, vm_id, chain, set(r["file"] for r in point["disks"]))
+        except DamagedPoint as exc:
+            if p["record_verification"]:
+                repo.mark(vm_id, exc.point_id, False, reason=str(exc))
+            raise
     started = time.time()
     timeout, interval = p["timeout"], min(p["poll_interval"], 1.0)
     restore = DiskRestore(module.client, module.client.settings, timeout=timeout, interval=interval,
@@ -243,17 +283,26 @@ def run(module, p):
             vm = target
             replace_disks(vms.vm_service(vm.id), jobs, restore, attached)
         else:
-            vm = create_vm(module, vms, config, name, cluster, how, jobs, attached, timeout, interval)
+            vm = create_vm(module, vms, config, name, cluster, how, jobs, attached, timeout, interval,
+                           nic_profile=profile, linked=p["nics_linked"])
     except BaseException as exc:
         left = restore.remove_created(keep=attached)
         if isinstance(exc, RestoreFailed):
             exc.left = left
+            if exc.mismatch and p["record_verification"]:
+                repo.mark(vm_id, point["id"], False, reason=str(exc))
             raise
         if isinstance(exc, EngineError):
             raise RestoreFailed(exc.describe() if hasattr(exc, "describe") else str(exc), left)
         raise
     if p["state"] == "running":
         start(vms, vm, timeout, interval)
+    if p["record_verification"] and p["verify"]:
+        api = system.get()
+        how = "restored as VM %s, every disk read back equal to the point%s" % (
+            name, ", booted" if p["state"] == "running" else "")
+        at = epoch(api.time) if api.time is not None else None
+        result["verified_at"] = repo.mark(vm_id, point["id"], True, how=how, at=at)["verified_at"]
     result.update(vm_id=vm.id, seconds=round(time.time() - started, 3), disks=[dict(
         alias=j["alias"], disk_id=j["disk_id"], expected_sha256=j.get("expected_sha256"),
         restored_sha256=j.get("restored_sha256"), verified=j.get("restored_sha256") is not None
@@ -320,7 +369,8 @@ def replace_disks(vm_service, jobs, restore, attached):
         restore.disks.disk_service(a.disk.id).remove()
 
 
-def create_vm(module, vms, config, name, cluster, how, jobs, attached, timeout, interval):
+def create_vm(module, vms, config, name, cluster, how, jobs, attached, timeout, interval, nic_profile=None,
+              linked=True):
     spec = vm_from_ovf(config, name, cluster) if how == "recreated" else vm_from_summary(config, name, cluster)
 
     def find():
@@ -339,9 +389,9 @@ def create_vm(module, vms, config, name, cluster, how, jobs, attached, timeout, 
     if how == "copy":
         nics = svc.nics_service()
         for nic in config.get("nics") or []:
+            profile = nic_profile or (types.VnicProfile(id=nic["vnic_profile"]) if nic["vnic_profile"] else None)
             nics.add(types.Nic(name=nic["name"], interface=types.NicInterface(nic["interface"] or "virtio"),
-                               vnic_profile=types.VnicProfile(id=nic["vnic_profile"]) if nic["vnic_profile"]
-                               else None))
+                               vnic_profile=profile, linked=linked))
     return vm
 
 

@@ -32,14 +32,14 @@ class PlaybookRun:
     def failed(self):
         return self.stats.get("failures", 0)
 
-    def results(self, task_name):
-        """Every host result of the task(s) with this name, loop items flattened."""
+    def results(self, task_name, host="localhost"):
+        """Every result of the task(s) with this name on ``host``, loop items flattened."""
         out = []
         for play in (self.data or {}).get("plays", []):
             for task in play.get("tasks", []):
                 name = task["task"]["name"]
                 if name == task_name or name.endswith(" : " + task_name):
-                    res = task["hosts"].get("localhost", {})
+                    res = task["hosts"].get(host, {})
                     out.extend(res.get("results", [res]))
         return out
 

@@ -66,7 +66,7 @@ def test_budget_spent_refuses_every_change_but_remediation_and_break_glass(fresh
     assert gate["passed"] and gate["outcome"] == "pass"
     assert {s["slo"]: s["verdict"] for s in gate["slos"]} == {
         "vm-availability": "pass", "vm-boot-time": "pass", "vm-migration-time": "pass", "storage-latency": "pass",
-        "engine-api-latency": "pass"}
+        "engine-api-latency": "pass", "backup-freshness": "no_data"}     # optional: no VM protected yet, no block
 
     # VM downtime: app01 crashes (not HA) and stays down for 2 simulated hours, sampled by sli_collect.
     first = collect(fresh_sim, env)
@@ -155,7 +155,7 @@ def test_slo_report_playbook_writes_json_and_markdown(sim, tmp_path):
     assert run.rc == 0, run.stdout[-3000:]
     data = json.load(open(os.path.join(out, "slo-report.json")))
     assert [s["slo"] for s in data["slos"]] == ["vm-availability", "vm-boot-time", "vm-migration-time",
-                                                "storage-latency", "engine-api-latency"]
+                                                "storage-latency", "engine-api-latency", "backup-freshness"]
     assert data["decision"]["outcome"] == "pass"
     md = open(os.path.join(out, "slo-report.md")).read()
     assert "| VM availability > 99.9% | pass | 100.0000% | 99.90% | 100.0% |" in md

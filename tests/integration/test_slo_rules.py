@@ -67,3 +67,41 @@ def test_rules_check_and_fast_burn_fires(sim, tmp_path):
     test_file.write_text(healthy)
     out = subprocess.run([promtool, "test", "rules", str(test_file)], capture_output=True, text=True, check=False)
     assert out.returncode != 0
+
+
+BACKUP_TEST = """
+rule_files: [%(rules)s]
+evaluation_interval: 1m
+tests:
+  - interval: 1m
+    input_series:
+      - series: 'sre_ovirt_backup_age_seconds{vm="web1"}'
+        values: '72000+60x600'
+      - series: 'sre_ovirt_backup_age_seconds{vm="db1"}'
+        values: '3600+0x600'
+    alert_rule_test:
+      - eval_time: 380m
+        alertname: BackupTooOld
+        exp_alerts: []
+      - eval_time: 480m
+        alertname: BackupTooOld
+        exp_alerts:
+          - exp_labels: {vm: web1, slo: backup-freshness, severity: page}
+            exp_annotations: %(annotations)s
+"""
+
+
+def test_backup_too_old_pages_for_the_stale_vm_only(sim, tmp_path):
+    dest = str(tmp_path / "rules.yml")
+    run = run_playbook(sim, [{"name": "rules", "hosts": "localhost", "gather_facts": False, "tasks": [
+        {"name": "Rules", "sre.ovirt.slo_rules": {"dest": dest}}]}])
+    assert run.rc == 0, run.stdout[-2000:]
+    rules = yaml.safe_load(open(dest))
+    group = [g for g in rules["groups"] if g["name"] == "sre-ovirt-slo-backup-freshness"][0]
+    alert = [r for r in group["rules"] if r.get("alert") == "BackupTooOld"][0]
+    test_file = tmp_path / "test.yml"
+    test_file.write_text(BACKUP_TEST % {"rules": dest, "annotations": yaml.safe_dump(
+        alert["annotations"], default_flow_style=True, width=1000).strip()})
+    promtool = prom.binaries()["promtool"]
+    out = subprocess.run([promtool, "test", "rules", str(test_file)], capture_output=True, text=True, check=False)
+    assert out.returncode == 0, out.stdout + out.stderr

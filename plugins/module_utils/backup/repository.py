@@ -20,10 +20,13 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import calendar
+import contextlib
 import datetime
 import errno
+import fcntl
 import json
 import os
+import random
 import re
 import shutil
 import time
@@ -157,13 +160,41 @@ class Repository:
                 best = (vm_id, pts[-1]["id"])
         return best[0] if best else None
 
+    def usable(self, vm_id):
+        """The points that may be restored and built on, oldest first: good, with every point of their chain
+        present and good (a point whose parent failed verification is no parent either)."""
+        points = self.points(vm_id)
+        by_id = dict((p["id"], p) for p in points)
+
+        def chain_ok(point):
+            seen = set()
+            while point.get("status", "good") == "good":
+                parent = point.get("parent")
+                if not parent:
+                    return True
+                if parent in seen or parent not in by_id:
+                    return False
+                seen.add(parent)
+                point = by_id[parent]
+            return False
+        return [p for p in points if chain_ok(p)]
+
     def newest_good(self, vm_id):
-        good = [p for p in self.points(vm_id) if p.get("status", "good") == "good"]
-        return good[-1] if good else None
+        usable = self.usable(vm_id)
+        return usable[-1] if usable else None
+
+    def mark(self, vm_id, point_id, ok, reason=None, at=None, how=None):
+        """Record a verification: ``verified_at`` when it proved the point, ``status: bad`` (never restored or
+        built on again) with the reason when it did not."""
+        at = time.time() if at is None else at
+        if ok:
+            return self.update_manifest(vm_id, point_id, verified_at=utc_text(at), verified_epoch=at,
+                                        verified_how=how)
+        return self.update_manifest(vm_id, point_id, status="bad", bad_reason=reason, bad_at=utc_text(at))
 
     def select(self, vm_id, point):
         """The point ``point`` names: ``latest``, a point id, or the newest point finished at or before a time."""
-        pts = [p for p in self.points(vm_id) if p.get("status", "good") == "good"]
+        pts = self.usable(vm_id)
         if not pts:
             raise RepositoryError("vm: no usable restore point in %s" % self.path, field="vm")
         if point in (None, "", "latest"):
@@ -225,6 +256,61 @@ class Repository:
     def discard(self, partial):
         if partial and os.path.isdir(partial):
             shutil.rmtree(partial, ignore_errors=True)
+
+    # -- who may write ------------------------------------------------------------------------------
+    @contextlib.contextmanager
+    def vm_lock(self, vm_id, field="name"):
+        """Only one run writes a VM's points at a time (two overlapping schedules would otherwise remove each
+        other's partial points); the second fails at once, naming the VM."""
+        folder = os.path.join(self.path, "vms", vm_id)
+        try:
+            if not os.path.isdir(folder):
+                os.makedirs(folder)
+            fd = os.open(os.path.join(folder, ".lock"), os.O_CREAT | os.O_RDWR, 0o600)
+        except OSError as exc:
+            raise RepositoryError("repository: cannot write in %s: %s" % (folder, exc.strerror or exc))
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except (IOError, OSError):
+                raise RepositoryError("%s: another run is writing the points of VM %s in %s right now" % (
+                    field, vm_id, self.path), field=field)
+            yield
+        finally:
+            os.close(fd)
+
+    @contextlib.contextmanager
+    def slot(self, max_parallel, sleep=time.sleep):
+        """At most ``max_parallel`` holders at a time across processes (flock on slot files): a role launches
+        every VM's backup at once and the repository lets N work, so a slow VM never holds up a whole batch."""
+        if not max_parallel:
+            yield None
+            return
+        folder = os.path.join(self.path, ".slots")
+        if not os.path.isdir(folder):
+            os.makedirs(folder)
+        while True:
+            for k in range(max_parallel):
+                fd = os.open(os.path.join(folder, "slot-%d" % k), os.O_CREAT | os.O_RDWR, 0o600)
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except (IOError, OSError):
+                    os.close(fd)
+                    continue
+                try:
+                    yield k
+                finally:
+                    os.close(fd)
+                return
+            sleep(0.1 + random.random() * 0.2)
+
+    def remove_point(self, vm_id, point_id):
+        """Make a point invisible in one rename (``.partial-`` is never read, and removed by the next begin), then
+        delete its files."""
+        gone = os.path.join(self.vm_dir(vm_id), PARTIAL + "removed-" + point_id)
+        os.rename(self.point_dir(vm_id, point_id), gone)
+        _fsync(self.vm_dir(vm_id))
+        shutil.rmtree(gone, ignore_errors=True)
 
     def update_manifest(self, vm_id, point_id, **fields):
         manifest = self.read_manifest(vm_id, point_id)

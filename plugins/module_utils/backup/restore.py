@@ -24,9 +24,12 @@ except ImportError:  # pragma: no cover
 
 
 class RestoreFailed(EngineError):
-    def __init__(self, message, left=None):
+    """``mismatch``: a restored disk does not hold the point's content (the point, not the Engine, is at fault)."""
+
+    def __init__(self, message, left=None, mismatch=False):
         super(RestoreFailed, self).__init__(message)
         self.left = left or []
+        self.mismatch = mismatch
 
 
 def _parallel(fn, items, workers):
@@ -119,7 +122,7 @@ class DiskRestore:
         bad = [j["alias"] for j in jobs if j["expected_sha256"] != j["restored_sha256"]]
         if bad:
             raise RestoreFailed("verification failed: restored disk(s) %s do not hold the point's content" %
-                                ", ".join(bad))
+                                ", ".join(bad), mismatch=True)
 
     def remove_created(self, keep=()):
         """Remove the disks this restore created (not those now attached to a VM); returns what could not be."""

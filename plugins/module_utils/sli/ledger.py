@@ -29,7 +29,7 @@ from ansible_collections.sre.ovirt.plugins.module_utils.slo.budget import Bucket
 BOUNDS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 2.5, 5, 10, 15, 20, 30, 45, 60, 90,
           120, 180, 300, 600, 1800, 3600)
 MEASUREMENTS = ("vm_up", "vm_boot_seconds", "vm_migration_seconds", "storage_io_seconds", "engine_api_seconds",
-                "host_maintenance_seconds", "backup_seconds", "backup_bytes", "backup_success")
+                "host_maintenance_seconds", "backup_seconds", "backup_bytes", "backup_success", "backup_fresh")
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS samples (

@@ -76,8 +76,8 @@ def push(url, rows):
     import json
     by_name = {}
     for measurement, value, _t, weight, _subject, _sid in rows:
-        if measurement == "vm_up":
-            continue  # availability comes from the Engine exporter / sli_collect gauges
+        if measurement in ("vm_up", "backup_fresh"):
+            continue  # time-based samples: Prometheus gets them as gauges (the exporter, sli_collect, backup_info)
         by_name.setdefault(PREFIX + measurement, []).append(value)
     if not by_name:
         return
@@ -99,4 +99,19 @@ def push(url, rows):
         current = {}
     body = "".join(histogram_text(name, values, current.get(name)) for name, values in sorted(by_name.items()))
     open_url(base + "/metrics/job/sre_ovirt", data=body, method="POST", timeout=10,
+             headers={"Content-Type": "text/plain; version=0.0.4"})
+
+
+def push_gauges(url, job, families):
+    """Replace the Pushgateway group ``job`` with gauges: {name: [(labels dict, value), ...]} (a PUT: series that
+    are gone, such as a VM no longer backed up, go too)."""
+    from ansible.module_utils.urls import open_url
+    lines = []
+    for name in sorted(families):
+        lines.append("# TYPE %s gauge" % name)
+        for labels, value in families[name]:
+            text = ",".join('%s="%s"' % (k, str(v).replace("\\", "\\\\").replace('"', '\\"'))
+                            for k, v in sorted(labels.items()))
+            lines.append("%s{%s} %s" % (name, text, _fmt(float(value))))
+    open_url(url.rstrip("/") + "/metrics/job/" + job, data="\n".join(lines) + "\n", method="PUT", timeout=10,
              headers={"Content-Type": "text/plain; version=0.0.4"})

@@ -214,4 +214,45 @@ spec:
   budgetingMethod: Occurrences
   objectives:
     - target: 0.99
+---
+apiVersion: openslo/v1
+kind: SLO
+metadata:
+  name: backup-freshness
+  displayName: Backups younger than 26 h (RPO)
+  annotations:
+    sre.ovirt/stale-after: 50h
+    sre.ovirt/optional: "true"
+spec:
+  description: >-
+    99% of protected-VM time has a good restore point younger than 26 h (a nightly backup plus slack) over a
+    rolling 30 days. Fed by sre.ovirt.backup_info (record=true) after each backup run; until then it has no
+    data and does not block changes.
+  service: ovirt-backups
+  indicator:
+    metadata:
+      name: backup-freshness
+    spec:
+      ratioMetric:
+        counter: false
+        good:
+          metricSource:
+            metricSourceRef: sre-ovirt
+            type: sre.ovirt
+            spec:
+              ledger: {measurement: backup_fresh, ge: 1}
+              prometheus: sum(sum_over_time(sre_ovirt_backup_fresh[$window]))
+        total:
+          metricSource:
+            metricSourceRef: sre-ovirt
+            type: sre.ovirt
+            spec:
+              ledger: {measurement: backup_fresh}
+              prometheus: sum(count_over_time(sre_ovirt_backup_fresh[$window]))
+  timeWindow:
+    - duration: 30d
+      isRolling: true
+  budgetingMethod: Occurrences
+  objectives:
+    - target: 0.99
 """

@@ -47,6 +47,7 @@ def evaluate_all(policy, now=None, slos=None, source=None, client=None):
                                       last_seen=last, stale_after=slo.stale_after,
                                       warn_below=policy["warn_below"], where=source.describe(slo))
             rep["display_name"] = slo.display
+            rep["optional"] = slo.optional
             reports.append(rep)
     finally:
         if own:
@@ -60,7 +61,7 @@ def decide(policy, report):
     for rep in report["slos"]:
         if rep["verdict"] == "fail":
             blocking.append(rep)
-        elif rep["verdict"] == "no_data" and policy["on_no_data"] == "block":
+        elif rep["verdict"] == "no_data" and policy["on_no_data"] == "block" and not rep.get("optional"):
             blocking.append(rep)
     report = dict(report)
     report["change_class"] = policy["change_class"]
@@ -151,5 +152,5 @@ def summary(report):
         budget = rep.get("budget") or {}
         out["slos"].append({"slo": rep["slo"], "verdict": rep["verdict"], "reason": rep["reason"],
                             "sli": rep.get("sli"), "target": rep.get("target"),
-                            "budget_remaining": budget.get("remaining_share")})
+                            "budget_remaining": budget.get("remaining_share"), "optional": bool(rep.get("optional"))})
     return out

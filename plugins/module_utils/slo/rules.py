@@ -10,6 +10,17 @@ __metaclass__ = type
 from ansible_collections.sre.ovirt.plugins.module_utils.slo.budget import BURN_PAIRS, human
 
 SEVERITY = {14.4: "page", 6.0: "page", 3.0: "ticket", 1.0: "ticket"}
+# Alerts on a raw series that go with an SLO: the SLO judges the month, these page about one object now.
+EXTRA_ALERTS = {
+    "backup-freshness": [{
+        "alert": "BackupTooOld",
+        "expr": "max by (vm) (sre_ovirt_backup_age_seconds) > 26 * 3600",
+        "for": "1h",
+        "labels": {"slo": "backup-freshness", "severity": "page"},
+        "annotations": {"summary": "A protected VM has no good restore point younger than 26 h",
+                        "description": "The vm label names it; its newest good point is older than the RPO.",
+                        "runbook_url": "docs/backup.md#when-a-backup-is-too-old"}}],
+}
 
 
 def record_name(window):
@@ -53,5 +64,6 @@ def rule_groups(slos):
                     "description": "Error ratio over %s and %s above %s (target %s over %s)." % (
                         human(long_w), human(short_w), threshold, "%g" % slo.target, human(slo.window))},
             })
+        alerts += [dict(a) for a in EXTRA_ALERTS.get(slo.name, [])]
         groups.append({"name": "sre-ovirt-slo-%s" % slo.name, "rules": records + alerts})
     return groups, skipped

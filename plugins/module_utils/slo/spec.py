@@ -53,6 +53,9 @@ class Slo:
         self.stale_after = stale_after
         self.description = description
         self.calendar = None   # (start epoch, duration text) for a calendar window
+        # annotation sre.ovirt/optional: an SLO that applies only once something feeds it (backup freshness
+        # before any VM is protected): without any data it never blocks a change
+        self.optional = False
 
     def query(self, source, which):
         """The query for ``source`` ("ledger", "prometheus", "engine") of ``which`` ("good", "bad", "total")."""
@@ -259,6 +262,7 @@ def _slo(origin, i, doc, slis):
               good, total, stale_after, spec.get("description", ""), bad=bad)
     if calendar_start is not None:
         slo.calendar = (calendar_start, str(tw["duration"]))
+    slo.optional = str(annotations.get("sre.ovirt/optional", "false")).lower() in ("true", "yes", "1")
     return slo
 
 

@@ -184,6 +184,13 @@ class Simulator:
         if head == "transfers" and method == "GET":
             with e.lock:   # transfers.py: every image transfer with the bytes ovirt-imageio counted
                 return 200, e.sim_transfers()
+        if head == "engine_backup":   # what engine-backup writes into engine_backup_log (enginebackup.py)
+            with e.lock:
+                if method == "POST":
+                    out = e.record_engine_backup(data or {})
+                    e.persist()
+                    return 201, out
+                return 200, e.engine_backup_log()
         if head == "state" and method == "GET":
             with e.lock:
                 return 200, self._state()

@@ -45,8 +45,9 @@ def bitmaps(path):
 
 def copy_enabled_bitmaps(old, new):
     """A new overlay keeps tracking what the old top tracked: its enabled bitmaps are added, empty, to ``new``."""
+    present = bitmaps(new)
     for name, enabled in bitmaps(old).items():
-        if enabled and name not in bitmaps(new):
+        if enabled and name not in present:
             _qemu_img("bitmap", "--add", new, name)
 
 
@@ -290,9 +291,9 @@ class BackupsMixin:
         t0 = x["path"]
         t1 = os.path.join(os.path.dirname(t0), new_id())
         _qemu_img("create", "-q", "-f", "qcow2", "-b", t0, "-F", image_format(t0), t1)
-        copy_enabled_bitmaps(t0, t1)
-        if ckpt_id:
-            _qemu_img("bitmap", "--add", t1, ckpt_id)
+        # T0 keeps the checkpoints' bitmaps: the guest's writes to T1 meanwhile reach them when T1 is committed
+        # back (qemu-img commit marks T0's enabled bitmaps), so nothing is copied per checkpoint. The new
+        # checkpoint's bitmap is added to T0 just before that commit, so it holds exactly the writes since the start.
         tmp = None
         if from_id:
             tmp = "backup-%s" % bid
@@ -321,15 +322,13 @@ class BackupsMixin:
         t0, t1 = rec["t0"], rec["t1"]
         chain = [p for p in x.get("chain") or [] if p]
         if x.get("path") == t1 and os.path.exists(t1) and os.path.exists(t0):
-            if not keep_checkpoint and rec.get("checkpoint"):
-                remove_bitmap([t1], rec["checkpoint"])
-            names = bitmaps(t0)
-            for name, enabled in bitmaps(t1).items():
-                if enabled and name not in names:
-                    _qemu_img("bitmap", "--add", t0, name)
+            if keep_checkpoint and rec.get("checkpoint") and rec["checkpoint"] not in bitmaps(t0):
+                _qemu_img("bitmap", "--add", t0, rec["checkpoint"])
+            # the commit writes T1's clusters into T0 and marks them in every enabled bitmap of T0; a bitmap a
+            # user snapshot put on T1 meanwhile (copy_enabled_bitmaps) is merged as well
             _qemu_img("commit", "-q", "-d", "-f", "qcow2", t1)
             for name, enabled in bitmaps(t1).items():
-                if enabled:
+                if enabled and name in bitmaps(t0):
                     _qemu_img("bitmap", "--merge", name, "-b", t1, "-F", "qcow2", t0, name)
             os.remove(t1)
             x["path"] = t0

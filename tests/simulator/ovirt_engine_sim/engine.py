@@ -21,6 +21,7 @@ from .recovery import RecoveryMixin
 from .templates import TemplatesMixin
 from .clusters import ClustersMixin
 from .networks import NetworksMixin
+from .enginebackup import EngineBackupMixin
 from .affinity import AffinityMixin
 from .backups import BackupsMixin
 from .transfers import TransfersMixin
@@ -203,7 +204,7 @@ SEARCHABLE = set(FIELDS)
 
 class Engine(InfraMixin, VmsMixin, HostsMixin, StorageMixin, TemplatesMixin, ClustersMixin, NetworksMixin,
              AffinityMixin, AccessMixin, LabelsMixin, JobsMixin, OvaMixin, QuotasMixin, LevelsMixin, RecoveryMixin,
-             TransfersMixin, BackupsMixin, CoreMixin):
+             TransfersMixin, BackupsMixin, EngineBackupMixin, CoreMixin):
     BLANK_ID = "00000000-0000-0000-0000-000000000000"
     FENCE_TYPES = ("ipmilan", "idrac", "ilo", "ilo2", "ilo3", "ilo4", "ilo5", "drac5", "drac7", "rsa", "rsb",
                    "apc", "apc_snmp", "bladecenter", "cisco_ucs", "eps", "hpblade", "redfish", "wti")
@@ -222,6 +223,7 @@ class Engine(InfraMixin, VmsMixin, HostsMixin, StorageMixin, TemplatesMixin, Clu
             self.store.set_meta("seed", seed)
             seeds.SEEDS[seed](self)
             self.schedule_update_checks()
+            self.schedule_engine_backup_check()
             self.persist()
         else:
             self.recovered = self.remove_unacknowledged_images()
@@ -428,6 +430,7 @@ class Engine(InfraMixin, VmsMixin, HostsMixin, StorageMixin, TemplatesMixin, Clu
                                                  total=self.store.count("storagedomains")),
                 users=T.ApiSummaryItem(active=1, total=1)),
             time=self.now_dt(),
+            engine_backup=self.engine_backup_info(),
             authenticated_user=T.User(id="fdfc627c-d875-11e0-90f0-83df133b58cc", name="admin",
                                       user_name="admin@internal-authz"))
         return api

@@ -223,6 +223,7 @@ ROUTES = {
     ('view', 'hosts_affinitylabels'): LabelsMixin.view_hosts_affinitylabels,
     ('view', 'hosts_permissions'): AccessMixin.view_hosts_permissions,
     ('view', 'hosts_statistics'): HostsMixin.view_hosts_statistics,
+    ('view', 'host_nics_statistics'): HostsMixin.view_host_nics_statistics,
     ('view', 'hosts_storage'): InfraMixin.view_hosts_storage,
     ('view', 'networks_permissions'): AccessMixin.view_networks_permissions,
     ('view', 'networks_vnicprofiles'): NetworksMixin.view_networks_vnicprofiles,
@@ -243,6 +244,7 @@ ROUTES = {
     ('view', 'vms_graphicsconsoles'): VmsMixin.view_vms_graphicsconsoles,
     ('view', 'vms_permissions'): AccessMixin.view_vms_permissions,
     ('view', 'vms_statistics'): VmsMixin.view_vms_statistics,
+    ('view', 'vm_nics_statistics'): VmsMixin.view_vm_nics_statistics,
     ('view', 'vnicprofiles_permissions'): AccessMixin.view_vnicprofiles_permissions,
     # -- viewadd
     ('viewadd', 'affinitylabels_hosts'): LabelsMixin.viewadd_affinitylabels_hosts,

@@ -137,9 +137,11 @@ class Api:
             # (BackendResource.setCorrelationId → CorrelationIdTracker).
             e.request_correlation_id = headers.get("Correlation-Id") or query.get("correlation_id") or None
             self._json_in = (headers.get("Content-Type") or "").split(";")[0].strip().lower() == "application/json"
+            e.read_memo = {} if method == "GET" else None
             try:
                 return self._dispatch(method, segs, query, body, headers)
             finally:
+                e.read_memo = None
                 e.request_correlation_id = None
                 e.persist()
 

@@ -11,6 +11,7 @@ from ovirtsdk4.reader import Reader
 from ovirtsdk4.writer import Writer
 
 from .core import new_id
+from .load import delta
 from .model import ApiError, bad_request, conflict, merge, ref, render
 from .vms import RUNNING, _own, _stat
 
@@ -43,6 +44,11 @@ class StorageMixin:
     def decorate_sd(self, out, attached_view=False):
         used, committed = self._sd_used(out.id)
         total = self.store.x("storagedomains", out.id).get("capacity", 2048 * GIB)
+        growth = (self.tunables.get("load") or {}).get("storage_domains", {}).get(out.name)
+        if growth:   # load.py: percentage points of the capacity per month, on top of the disks
+            cfg = dict(self.tunables["load"], clusters={"sd": {"storage": growth}}, weekly=0, noise=0)
+            extra = int(total * delta(cfg, "sd", "storage", self.now()) / 100.0)
+            used, committed = min(total, used + extra), committed + extra
         out.used = used
         out.available = max(0, total - used)
         out.committed = committed

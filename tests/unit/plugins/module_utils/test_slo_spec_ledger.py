@@ -32,7 +32,10 @@ def slo(method="Occurrences", target="0.99", extra=""):
 def test_default_slos_load():
     slos = load_text(DEFAULT_SLOS)
     assert [s.name for s in slos] == ["vm-availability", "vm-boot-time", "vm-migration-time", "storage-latency",
-                                      "engine-api-latency"]
+                                      "engine-api-latency", "backup-freshness"]
+    assert [s.name for s in slos if s.optional] == ["backup-freshness"]
+    fresh = slos[-1]
+    assert fresh.stale_after == 50 * 3600 and fresh.query("ledger", "good") == {"measurement": "backup_fresh", "ge": 1}
     avail = slos[0]
     assert avail.target == 0.999 and avail.window == 30 * 86400 and avail.stale_after == 1800
     assert avail.query("ledger", "good") == {"measurement": "vm_up", "ge": 1}
