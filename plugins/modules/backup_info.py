@@ -89,6 +89,12 @@ vms:
     last_verified_at:
       description: When a restore drill last proved one of its points (C(null) - never).
       type: str
+    offsite:
+      description: Per bucket M(sre.ovirt.backup_offsite) copied to - C(url), C(synced_at) (its last run),
+        C(points) (how many of this VM's points the bucket held then), C(newest), C(missing) (usable local points
+        not in the bucket).
+      type: list
+      elements: dict
     points:
       description: id, type, parent, chain (ids, full first), bytes (this point), chain_bytes, finished_at,
         age_seconds, status (good/bad), verified_at, checkpoint_id, disks (aliases).
@@ -101,6 +107,7 @@ import time
 from ansible.module_utils.basic import AnsibleModule
 
 try:
+    from ansible_collections.sre.ovirt.plugins.module_utils.backup.offsite import read_state
     from ansible_collections.sre.ovirt.plugins.module_utils.backup.repository import Repository, RepositoryError
     from ansible_collections.sre.ovirt.plugins.module_utils.sli import record as sli_record
     from ansible_collections.sre.ovirt.plugins.module_utils.slo.policy import (
@@ -125,9 +132,15 @@ def describe(repo, vm_id, now, max_age=None):
     usable = repo.usable(vm_id)
     age = round(now - usable[-1]["finished_epoch"], 1) if usable else None
     verified = [p["verified_at"] for p in points if p.get("verified_at")]
+    offsite = []
+    for url, state in sorted(read_state(repo.path).items()):
+        there = set(state.get("vms", {}).get(vm_id, []))
+        offsite.append(dict(url=url, synced_at=state.get("synced_at"), points=len(there),
+                            newest=max(there) if there else None,
+                            missing=[p["id"] for p in usable if p["id"] not in there]))
     return dict(id=vm_id, name=points[-1]["vm"]["name"] if points else None, points=out,
                 newest_age_seconds=age, fresh=age is not None and max_age is not None and age <= max_age,
-                last_verified_at=max(verified) if verified else None)
+                last_verified_at=max(verified) if verified else None, offsite=offsite)
 
 
 def record(module, vms, interval, now):

@@ -384,12 +384,17 @@ def run(module, p):
                             for i in actions["upload"]],
                   removed=[dict((k, v) for k, v in r.items() if k != "keys") for r in actions["remove"]])
     result["changed"] = bool(actions["upload"] or actions["remove"] or actions["abort"] or actions["marker"])
-    if module.check_mode or not result["changed"]:
+    if module.check_mode:
         return result
-    done = sync.apply(actions)
-    result.update(uploaded=done["uploaded"], removed=done["removed"], aborted_uploads=done["aborted"],
-                  bytes=done["bytes_sent"], seconds=done["seconds"],
-                  mib_per_second=_rate(done["bytes_sent"], done["seconds"]))
+    if result["changed"]:
+        done = sync.apply(actions)
+        result.update(uploaded=done["uploaded"], removed=done["removed"], aborted_uploads=done["aborted"],
+                      bytes=done["bytes_sent"], seconds=done["seconds"],
+                      mib_per_second=_rate(done["bytes_sent"], done["seconds"]))
+    try:    # what the bucket holds now, for backup_info (a local file: the next run rewrites it)
+        offsite.record_state(repo.path, result["url"], bucket.scan())
+    except (IOError, OSError) as exc:
+        module.warn("could not record the off-site state in %s: %s" % (repo.path, exc))
     return result
 
 

@@ -169,6 +169,11 @@ def test_a_second_run_uploads_nothing_and_never_shows_the_secret(estate, tmp_pat
     run, res = offsite(e)
     assert run.rc == 0 and not res["changed"] and res["uploaded"] == [] and res["bytes"] == 0, res
     assert res["points_in_bucket"] == 3
+    # backup_info says where the VM's points are, from what this run saw in the bucket (no credentials needed)
+    info = run_playbook(e["sim"], [{"hosts": "localhost", "gather_facts": False, "tasks": [
+        {"name": "Info", "sre.ovirt.backup_info": {"repository": e["repo"]}}]}])
+    state = info.results("Info")[0]["vms"][0]["offsite"]
+    assert [(s["points"], s["missing"]) for s in state] == [(3, [])] and state[0]["url"].startswith("s3://")
 
 
 def test_site_lost_the_vm_restores_from_the_bucket_alone(estate):

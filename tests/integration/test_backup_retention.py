@@ -2,11 +2,10 @@
 sre.ovirt.backup_retention through ansible-playbook. What remains is checked against the rules computed here from the
 points' dates, every remaining point against the guest-visible checksum the simulator reported when it was taken.
 
-The backups run the module directly (a playbook would cost ~4 s more each). A backup gets slower with every
-checkpoint the Engine keeps (the simulator copies each checkpoint's bitmap into the new overlay), and with
-keep_monthly: 12 none goes within a year: 120 nights took 11.5 min here. So the span is SRE_OVIRT_RETENTION_NIGHTS
-nights, default 45 (from 28 November: two month ends and a year end, six week ends, the
-dailies); run it with 120 or 365 for the long view."""
+The backups run the module directly (a playbook would cost ~4 s more each); every 30 nights and at the end the
+same policy is applied to an S3 bucket (a local moto server) too. The span is SRE_OVIRT_RETENTION_NIGHTS nights,
+default 45 (from 28 November: two month ends and a year end, six week ends, the dailies) to keep `make test`
+short; run it with 365 for the whole year."""
 
 import datetime
 import json
@@ -24,6 +23,7 @@ from ovirtsdk4 import types
 from ovirt_engine_sim.testing import poll
 from tests.integration.harness import run_playbook
 from tests.support.collection import REPO, ansible_env, collections_path
+from tests.support.s3 import start_s3
 from tests.support.sli_history import _ledger_class, seed
 
 sys.path.insert(0, collections_path())
@@ -118,8 +118,41 @@ def checkpoints(sim, vm_id):
         conn.close()
 
 
+def offsite(sim, repo, s3):
+    """The same policy on the bucket: upload what it lacks (merged points again), then remove what the policy drops."""
+    run = run_playbook(sim, [{"hosts": "localhost", "gather_facts": False, "tasks": [
+        {"name": "Offsite", "sre.ovirt.backup_offsite": {"repository": repo, "bucket": "nightly",
+                                                         "retention": POLICY}}]}], env=s3.env())
+    assert run.rc == 0, run.stdout[-4000:]
+    return run.results("Offsite")[0]
+
+
+def bucket_points(s3, vm_id):
+    """{point id: {file name: sha256 metadata}} of the complete points (with a manifest) in the bucket."""
+    client = s3.client()
+    out = {}
+    prefix = "vms/%s/points/" % vm_id
+    for page in client.get_paginator("list_objects_v2").paginate(Bucket="nightly", Prefix=prefix):
+        for obj in page.get("Contents", []):
+            point, name = obj["Key"][len(prefix):].split("/", 1)
+            out.setdefault(point, {})[name] = client.head_object(Bucket="nightly", Key=obj["Key"])["Metadata"].get(
+                "sha256")
+    return dict((p, files) for p, files in out.items() if "manifest.json" in files)
+
+
 @pytest.fixture(scope="module")
-def year(sim):
+def s3():
+    work = tempfile.mkdtemp(prefix="sre-ovirt-retention-s3-")
+    try:
+        with start_s3(work) as server:
+            server.client().create_bucket(Bucket="nightly")
+            yield server
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def year(sim, s3):
     repo = tempfile.mkdtemp(prefix="sre-ovirt-retention-")
     vm_id = make_vm(sim, "nightly")
     # the first night is the next 28 November, whatever the day the test runs: the span's boundaries are known
@@ -135,6 +168,7 @@ def year(sim):
         taken.append(point)
         if night % 30 == 29 and night < NIGHTS - 1:       # a monthly job keeps the chain short on the way
             retention(sim, repo)
+            offsite(sim, repo, s3)                          # and the bucket follows, by the same policy
     yield sim, repo, vm_id, sums, taken, time.time() - t0
     shutil.rmtree(repo, ignore_errors=True)
 
@@ -154,7 +188,7 @@ def test_check_mode_lists_exactly_what_would_go_and_changes_nothing(year):
     assert res["diff"]["after"]["nightly"] == [k["id"] for k in vm["kept"]]
 
 
-def test_exactly_the_expected_points_remain_and_each_restores_its_checksum(year):
+def test_exactly_the_expected_points_remain_and_each_restores_its_checksum(year, s3):
     sim, repo, vm_id, sums, taken, seconds = year
     print("%d nightly backups (with retention every 30 nights) took %.0f s" % (len(taken), seconds))
     run, res = retention(sim, repo)
@@ -174,6 +208,12 @@ def test_exactly_the_expected_points_remain_and_each_restores_its_checksum(year)
         path = os.path.join(points_dir(repo, vm_id), m["id"], disk["file"])
         assert images.file_sha256(path) == disk["file_sha256"]
         assert images.guest_sha256(path) == sums[m["id"]], m["id"]
+    # the bucket, by the same policy, ends with the same points, byte for byte
+    offsite(sim, repo, s3)
+    remote = bucket_points(s3, vm_id)
+    assert sorted(remote) == ids
+    for m in remaining:
+        assert remote[m["id"]][m["disks"][0]["file"]] == m["disks"][0]["file_sha256"]
     # the Engine keeps exactly the checkpoints from the oldest remaining point's on (one per backup since)
     cps = checkpoints(sim, vm_id)
     assert taken[0] not in ids and remaining[0]["checkpoint_id"] in cps

@@ -782,3 +782,31 @@ class Fetch:
             done["bytes_received"] += got
         done["seconds"] = round(time.time() - started, 3)
         return done
+
+
+# -- what the bucket held after the last run (read by backup_info) -----------------------------------
+STATE = "offsite.json"
+
+
+def record_state(repo_path, url, scan, now=None):
+    """Write, next to the repository's points, which complete points the bucket ``url`` holds per VM (from a
+    ``Bucket.scan()`` made after the run): backup_info reports it without credentials or a request."""
+    points = {}
+    for (vm_id, point_id), files in scan["points"].items():
+        if MANIFEST in files:
+            points.setdefault(vm_id, []).append(point_id)
+    state = read_state(repo_path)
+    state[url] = {"synced_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now or time.time())),
+                  "vms": dict((vm_id, sorted(ids)) for vm_id, ids in points.items())}
+    tmp = os.path.join(repo_path, STATE + ".tmp")
+    with open(tmp, "w") as f:
+        json.dump(state, f, indent=2, sort_keys=True)
+    os.rename(tmp, os.path.join(repo_path, STATE))
+
+
+def read_state(repo_path):
+    try:
+        with open(os.path.join(repo_path, STATE)) as f:
+            return json.load(f)
+    except (IOError, OSError, ValueError):
+        return {}
