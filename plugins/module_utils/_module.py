@@ -18,7 +18,7 @@ from ansible_collections.sre.ovirt.plugins.module_utils.client.search import get
 from ansible_collections.sre.ovirt.plugins.module_utils.sli import record as sli_record
 from ansible_collections.sre.ovirt.plugins.module_utils.slo.gate import cached_report, decide, record_decision, summary
 from ansible_collections.sre.ovirt.plugins.module_utils.slo.policy import (
-    SLO_POLICY_ARGUMENT_SPEC, GateError, normalize, policy_from_env)
+    SLO_POLICY_ARGUMENT_SPEC, GateError, resolve)
 from ansible_collections.sre.ovirt.plugins.module_utils.engine import ENGINE_ARGUMENT_SPEC, WAIT_ARGUMENT_SPEC
 
 
@@ -73,15 +73,7 @@ class EngineModule(AnsibleModule):
             self.slo_policy["change_class"] = change_class
 
     def _load_policy(self):
-        raw = self.params.get("slo_policy") if (self.mutating or self.reads_policy) else None
-        if raw is not None:
-            raw = dict((k, v) for k, v in raw.items() if v is not None)
-        else:
-            raw = policy_from_env()
-        if raw is None:
-            return None
-        policy = normalize(raw)
-        return policy if policy["enabled"] else None
+        return resolve(self.params.get("slo_policy") if (self.mutating or self.reads_policy) else None)
 
     # -- the SLO gate ---------------------------------------------------------------------------
     def check_gate(self):

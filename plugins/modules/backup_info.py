@@ -111,7 +111,7 @@ try:
     from ansible_collections.sre.ovirt.plugins.module_utils.backup.repository import Repository, RepositoryError
     from ansible_collections.sre.ovirt.plugins.module_utils.sli import record as sli_record
     from ansible_collections.sre.ovirt.plugins.module_utils.slo.policy import (
-        SLO_POLICY_ARGUMENT_SPEC, GateError, normalize, policy_from_env)
+        SLO_POLICY_ARGUMENT_SPEC, GateError, resolve)
 except ImportError:  # pragma: no cover
     SLO_POLICY_ARGUMENT_SPEC = {}
 
@@ -145,9 +145,7 @@ def describe(repo, vm_id, now, max_age=None):
 
 def record(module, vms, interval, now):
     """backup_fresh samples into the ledger; gauges into the Pushgateway."""
-    raw = module.params.get("slo_policy")
-    raw = dict((k, v) for k, v in raw.items() if v is not None) if raw else policy_from_env()
-    policy = normalize(raw) if raw else None
+    policy = resolve(module.params.get("slo_policy"))
     slot = int(now // interval)
     rows = [("backup_fresh", 1.0 if v["fresh"] else 0.0, now, float(interval), v["name"],
              "%s:%d" % (v["id"], slot)) for v in vms]

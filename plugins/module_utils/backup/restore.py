@@ -10,10 +10,9 @@ __metaclass__ = type
 
 import os
 import uuid
-from concurrent.futures import ThreadPoolExecutor
 
 from ansible_collections.sre.ovirt.plugins.module_utils.backup import images
-from ansible_collections.sre.ovirt.plugins.module_utils.backup.transfers import Transfers
+from ansible_collections.sre.ovirt.plugins.module_utils.backup.transfers import Transfers, in_parallel
 from ansible_collections.sre.ovirt.plugins.module_utils.client.errors import EngineError, EngineNotFound
 from ansible_collections.sre.ovirt.plugins.module_utils.client.wait import wait_for
 
@@ -30,19 +29,6 @@ class RestoreFailed(EngineError):
         super(RestoreFailed, self).__init__(message)
         self.left = left or []
         self.mismatch = mismatch
-
-
-def _parallel(fn, items, workers):
-    """fn(item) for each item in threads; {index: exception} for those that failed."""
-    errors = {}
-    if not items:
-        return errors
-    with ThreadPoolExecutor(max_workers=max(1, min(workers, len(items)))) as pool:
-        futures = [pool.submit(fn, item) for item in items]
-        for i, fut in enumerate(futures):
-            if fut.exception() is not None:
-                errors[i] = fut.exception()
-    return errors
 
 
 class DiskRestore:
@@ -88,13 +74,9 @@ class DiskRestore:
         s = self.settings
         for job in jobs:
             job["transfer"] = self.transfers.start(job["disk_id"], "upload")
-        errors = _parallel(lambda job: images.upload(job["top"], job["transfer"].transfer_url, s.ca_file,
-                                                     secure=not s.insecure, proxy_url=job["transfer"].proxy_url),
-                           jobs, self.workers)
-        if errors:
-            self.transfers.cancel_all()
-            i, exc = sorted(errors.items())[0]
-            raise RestoreFailed("uploading disk %s failed: %s" % (jobs[i]["alias"], exc))
+        self._run_all(lambda job: images.upload(job["top"], job["transfer"].transfer_url, s.ca_file,
+                                                secure=not s.insecure, proxy_url=job["transfer"].proxy_url),
+                      jobs, "uploading")
         for job in jobs:
             self.transfers.finalize(job["transfer"].id)
             self._wait_ok(job["disk_id"])
@@ -111,11 +93,7 @@ class DiskRestore:
             job["expected_sha256"] = images.guest_sha256(job["top"])
             job["restored_sha256"] = images.remote_guest_sha256(t.transfer_url, s.ca_file, secure=not s.insecure,
                                                                 proxy_url=t.proxy_url)
-        errors = _parallel(one, jobs, self.workers)
-        if errors:
-            self.transfers.cancel_all()
-            i, exc = sorted(errors.items())[0]
-            raise RestoreFailed("reading back disk %s failed: %s" % (jobs[i]["alias"], exc))
+        self._run_all(one, jobs, "reading back")
         for job in jobs:
             self.transfers.finalize(job["readback"].id)
             self._wait_ok(job["disk_id"])
@@ -123,6 +101,15 @@ class DiskRestore:
         if bad:
             raise RestoreFailed("verification failed: restored disk(s) %s do not hold the point's content" %
                                 ", ".join(bad), mismatch=True)
+
+    def _run_all(self, fn, jobs, doing):
+        """``fn(job)`` for every job in parallel; on any failure every open transfer is cancelled and the first
+        failure (in job order) is raised."""
+        errors = in_parallel(fn, jobs, self.workers)
+        if errors:
+            self.transfers.cancel_all()
+            i, exc = sorted(errors.items())[0]
+            raise RestoreFailed("%s disk %s failed: %s" % (doing, jobs[i]["alias"], exc))
 
     def remove_created(self, keep=()):
         """Remove the disks this restore created (not those now attached to a VM); returns what could not be."""

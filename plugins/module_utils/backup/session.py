@@ -12,10 +12,9 @@ __metaclass__ = type
 import os
 import time
 import uuid
-from concurrent.futures import ThreadPoolExecutor
 
 from ansible_collections.sre.ovirt.plugins.module_utils.backup import images
-from ansible_collections.sre.ovirt.plugins.module_utils.backup.transfers import Transfers
+from ansible_collections.sre.ovirt.plugins.module_utils.backup.transfers import Transfers, in_parallel
 from ansible_collections.sre.ovirt.plugins.module_utils.client.errors import EngineError, EngineNotFound
 from ansible_collections.sre.ovirt.plugins.module_utils.client.wait import wait_for
 from ansible_collections.sre.ovirt.plugins.module_utils.model import backup as facts
@@ -32,10 +31,6 @@ class BackupFailed(EngineError):
     def __init__(self, message, cleanup=None):
         super(BackupFailed, self).__init__(message)
         self.cleanup = cleanup or {}
-
-
-def _phase(obj):
-    return obj.phase.value if obj is not None and obj.phase is not None else None
 
 
 def image_disks(vms_service, vm_id):
@@ -74,7 +69,6 @@ class BackupSession:
         self.inactivity_timeout = inactivity_timeout
         self.backup_id = None
         self.snapshot_id = None
-        self.result = {}
 
     # -- the Engine's backup --------------------------------------------------------------------------
     def _backup(self):
@@ -91,10 +85,10 @@ class BackupSession:
                             description="sre.ovirt.vm_backup of %s" % self.vm.name)
         service = self.vm_service.backups_service()
         self.client.create(lambda: service.add(spec), self._backup, "backup of VM %s" % self.vm.name)
-        return wait_for(self._backup, lambda b: _phase(b) == facts.BACKUP_READY,
-                        failed=lambda b: _phase(b) in facts.BACKUP_ENDED, timeout=self.timeout,
+        return wait_for(self._backup, lambda b: facts.phase_of(b) == facts.BACKUP_READY,
+                        failed=lambda b: facts.phase_of(b) in facts.BACKUP_ENDED, timeout=self.timeout,
                         interval=self.interval, what="backup of VM %s to be ready" % self.vm.name,
-                        describe=lambda b: "phase %s" % _phase(b),
+                        describe=lambda b: "phase %s" % facts.phase_of(b),
                         latest_error=lambda: self.client.latest_error_event(vm_id=self.vm.id))
 
     def backup_disk_modes(self):
@@ -110,13 +104,13 @@ class BackupSession:
         if self.backup_id is None:
             return None
         backup = self._backup()
-        if backup is None or _phase(backup) in facts.BACKUP_ENDED:
-            return _phase(backup)
+        if backup is None or facts.phase_of(backup) in facts.BACKUP_ENDED:
+            return facts.phase_of(backup)
         self.vm_service.backups_service().backup_service(self.backup_id).finalize()
-        done = wait_for(self._backup, lambda b: b is None or _phase(b) in facts.BACKUP_ENDED, gone_ok=True,
+        done = wait_for(self._backup, lambda b: b is None or facts.phase_of(b) in facts.BACKUP_ENDED, gone_ok=True,
                         timeout=self.timeout, interval=self.interval,
                         what="backup of VM %s to finish" % self.vm.name)
-        return _phase(done) if done is not None else facts.BACKUP_SUCCEEDED
+        return facts.phase_of(done) if done is not None else facts.BACKUP_SUCCEEDED
 
     # -- the temporary snapshot for disks without incremental backup -----------------------------------
     def start_snapshot(self, disk_ids, point_id):
@@ -174,14 +168,7 @@ class BackupSession:
             images.download(t.transfer_url, job["path"], s.ca_file, secure=not s.insecure, proxy_url=t.proxy_url,
                             backing_file=job.get("backing"), incremental=job["incremental"])
             job["seconds"] = time.monotonic() - started
-        errors = {}
-        with ThreadPoolExecutor(max_workers=max(1, min(self.max_workers, len(jobs)))) as pool:
-            futures = dict((pool.submit(one, job), job) for job in jobs)
-            for fut, job in futures.items():
-                exc = fut.exception()
-                if exc is not None:
-                    errors[job["disk_id"]] = exc
-        return errors
+        return dict((jobs[i]["disk_id"], exc) for i, exc in in_parallel(one, jobs, self.max_workers).items())
 
     def run(self, disks, partial, previous, from_checkpoint, point_id):
         """Back up ``disks`` [(attachment, disk)] into the partial directory; return per-disk records and the

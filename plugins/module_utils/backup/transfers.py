@@ -7,6 +7,8 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+from concurrent.futures import ThreadPoolExecutor
+
 from ansible_collections.sre.ovirt.plugins.module_utils.client.errors import EngineError, EngineNotFound
 from ansible_collections.sre.ovirt.plugins.module_utils.client.wait import wait_for
 from ansible_collections.sre.ovirt.plugins.module_utils.model import backup as facts
@@ -17,8 +19,18 @@ except ImportError:  # pragma: no cover - EngineModule reports the missing SDK
     types = None
 
 
-def _phase(obj):
-    return obj.phase.value if obj is not None and obj.phase is not None else None
+def in_parallel(fn, items, workers):
+    """``fn(item)`` for each item in threads (imageio data only: the Engine connection stays in the caller's
+    thread); {index: exception} for the items that failed."""
+    errors = {}
+    if not items:
+        return errors
+    with ThreadPoolExecutor(max_workers=max(1, min(workers, len(items)))) as pool:
+        futures = [pool.submit(fn, item) for item in items]
+        for i, fut in enumerate(futures):
+            if fut.exception() is not None:
+                errors[i] = fut.exception()
+    return errors
 
 
 class Transfers:
@@ -51,7 +63,7 @@ class Transfers:
 
         def find():
             for t in self.service.list():
-                if t.id in self.open or _phase(t) in facts.TRANSFER_ENDED:
+                if t.id in self.open or facts.phase_of(t) in facts.TRANSFER_ENDED:
                     continue
                 if (t.disk is not None and t.disk.id == disk_id) or (snapshot_id and t.snapshot is not None
                                                                      and t.snapshot.id == snapshot_id):
@@ -60,20 +72,20 @@ class Transfers:
             return None
         transfer = self.client.create(lambda: self.service.add(spec), find, "image transfer of disk %s" % disk_id)
         self.open[transfer.id] = disk_id
-        return wait_for(lambda: self._get(transfer.id), lambda t: _phase(t) == facts.TRANSFER_TRANSFERRING,
-                        failed=lambda t: _phase(t) in facts.TRANSFER_ENDED + facts.TRANSFER_GOING_WRONG,
+        return wait_for(lambda: self._get(transfer.id), lambda t: facts.phase_of(t) == facts.TRANSFER_TRANSFERRING,
+                        failed=lambda t: facts.phase_of(t) in facts.TRANSFER_ENDED + facts.TRANSFER_GOING_WRONG,
                         timeout=self.timeout, interval=self.interval, what="image transfer %s" % transfer.id,
-                        describe=lambda t: "phase %s" % _phase(t))
+                        describe=lambda t: "phase %s" % facts.phase_of(t))
 
     def finalize(self, tid):
         """Finalize and wait for finished_success; a transfer the Engine already purged counts as finished."""
         self.service.image_transfer_service(tid).finalize()
         try:
-            wait_for(lambda: self._get(tid), lambda t: t is None or _phase(t) in facts.TRANSFER_DONE_OK,
-                     failed=lambda t: _phase(t) in facts.TRANSFER_DONE_FAILED + ("finalizing_failure",), gone_ok=True,
+            wait_for(lambda: self._get(tid), lambda t: t is None or facts.phase_of(t) in facts.TRANSFER_DONE_OK,
+                     failed=lambda t: facts.phase_of(t) in facts.TRANSFER_DONE_FAILED + ("finalizing_failure",), gone_ok=True,
                      timeout=self.timeout,
                      interval=self.interval, what="image transfer %s to finish" % tid,
-                     describe=lambda t: "phase %s" % _phase(t))
+                     describe=lambda t: "phase %s" % facts.phase_of(t))
         finally:
             self.open.pop(tid, None)
 
@@ -81,11 +93,11 @@ class Transfers:
         """Cancel and wait until it is over; never raises (it runs on the failure path)."""
         try:
             current = self._get(tid)
-            if current is None or _phase(current) in facts.TRANSFER_ENDED:
+            if current is None or facts.phase_of(current) in facts.TRANSFER_ENDED:
                 return True
-            if _phase(current) not in facts.TRANSFER_GOING_WRONG:
+            if facts.phase_of(current) not in facts.TRANSFER_GOING_WRONG:
                 self.service.image_transfer_service(tid).cancel()
-            wait_for(lambda: self._get(tid), lambda t: t is None or _phase(t) in facts.TRANSFER_ENDED,
+            wait_for(lambda: self._get(tid), lambda t: t is None or facts.phase_of(t) in facts.TRANSFER_ENDED,
                      gone_ok=True, timeout=self.timeout, interval=self.interval,
                      what="image transfer %s to end" % tid)
         except EngineError:

@@ -25,6 +25,12 @@ TRANSFER_ENDED = TRANSFER_DONE_OK + TRANSFER_DONE_FAILED
 TRANSFER_GOING_WRONG = ("cancelled_system", "cancelled_user", "finalizing_failure", "finalizing_cleanup",
                         "finished_cleanup", "paused_system", "paused_user")
 
+
+def phase_of(obj):
+    """The phase of a backup or an image transfer as text (None when the object or its phase is missing)."""
+    return obj.phase.value if obj is not None and obj.phase is not None else None
+
+
 # Checkpoints: an invalid one "should be removed" (CHECKPOINT_INVALID) and can never be an incremental's parent.
 CHECKPOINT_USABLE = ("created",)
 

@@ -52,6 +52,19 @@ class GateRefused(Exception):
         self.report = report
 
 
+def resolve(raw):
+    """The policy in force: the ``slo_policy`` option's value (unset fields dropped) or, when the option is not
+    given, ``SRE_OVIRT_SLO_POLICY``; None when neither sets one or it is disabled."""
+    if raw is not None:
+        raw = dict((k, v) for k, v in raw.items() if v is not None)
+    else:
+        raw = policy_from_env()
+    if raw is None:
+        return None
+    policy = normalize(raw)
+    return policy if policy["enabled"] else None
+
+
 def policy_from_env(env=None):
     """The policy in ``SRE_OVIRT_SLO_POLICY`` (JSON text or a file path), or None."""
     env = os.environ if env is None else env
