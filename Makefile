@@ -8,17 +8,18 @@ STAMP := $(VENV)/.stamp
 SIM_STATE ?= .sim-state
 PYTEST := $(BIN)/pytest -p no:cacheprovider
 
-.PHONY: help venv deps demo test unit simulator-tests conformance integration molecule sanity lint sim bench exporter clean
+.PHONY: help venv deps demo test unit simulator-tests conformance integration molecule sanity lint sim bench exporter clean galaxy docs docs-lint docs-guides
 
 help:
 	@echo "make demo   - provision three VMs against the embedded Engine simulator"
-	@echo "make test   - run every test (unit, simulator, conformance, integration, molecule, sanity, lint)"
+	@echo "make test   - run every test (unit, simulator, conformance, integration, molecule, sanity, lint, galaxy, docs-lint)"
 	@echo "make sim    - run a simulator on https://127.0.0.1:8443 (state in $(SIM_STATE))"
 	@echo "make bench  - benchmarks (tables + JSON under tests/benchmarks/results)"
+	@echo "make docs   - the docs site (module/role/plugin reference and the guides) in build/docsite/build/html"
 	@echo "make exporter - run sre-ovirt-exporter against \$$OVIRT_URL (docs/monitoring.md)"
 
 # Debian packages: qemu-img for disk images, libcurl/libxml2 headers to build the SDK's pycurl, Prometheus,
-# promtool and the Pushgateway for the SLO tests.
+# promtool and the Pushgateway for the SLO tests, BIND's named for the DNS update tests.
 deps:
 	@if [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null; then \
 	  missing=""; \
@@ -29,6 +30,7 @@ deps:
 	  command -v gcc >/dev/null || missing="$$missing gcc"; \
 	  command -v promtool >/dev/null || missing="$$missing prometheus"; \
 	  command -v prometheus-pushgateway >/dev/null || missing="$$missing prometheus-pushgateway"; \
+	  command -v named >/dev/null || missing="$$missing bind9"; \
 	  if [ -n "$$missing" ]; then \
 	    echo "installing Debian packages:$$missing"; \
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
@@ -55,6 +57,8 @@ test: venv
 	$(MAKE) --no-print-directory molecule
 	$(MAKE) --no-print-directory sanity
 	$(MAKE) --no-print-directory lint
+	$(MAKE) --no-print-directory galaxy
+	$(MAKE) --no-print-directory docs-lint
 
 unit: venv
 	$(PYTEST) tests/unit
@@ -79,6 +83,23 @@ sanity: venv
 lint: venv
 	bash tests/lint.sh
 
+# The release tarball, built from this checkout, imported with galaxy-importer offline and without containers
+# (tests/galaxy.sh, tests/galaxy-importer.cfg); any importer warning fails.
+galaxy: venv
+	bash tests/galaxy.sh
+
+# antsibull-docs: the guides in docs/docsite/rst match docs/*.md, and lint-collection-docs --plugin-docs is clean.
+docs-lint: venv
+	bash tests/docs.sh lint
+
+# The docs site (Sphinx, offline): module, role and plugin reference and the guides, in build/docsite/build/html.
+docs: venv
+	bash tests/docs.sh build
+
+# After editing a guide in docs/*.md: regenerate docs/docsite/rst/*.rst and docs/docsite/extra-docs.yml.
+docs-guides: venv
+	$(BIN)/python tests/support/docsite.py
+
 sim: venv
 	$(BIN)/ovirt-engine-sim --listen 127.0.0.1:8443 --state-dir $(SIM_STATE) --seed default
 
@@ -88,10 +109,12 @@ bench: venv
 	$(BIN)/python tests/benchmarks/bench_gate.py --with-prometheus
 	$(BIN)/python tests/benchmarks/bench_patch.py
 	$(BIN)/python tests/benchmarks/bench_exporter.py
+	$(BIN)/python tests/benchmarks/bench_inventory.py
 	$(BIN)/python tests/benchmarks/bench_backup.py
 	$(BIN)/python tests/benchmarks/bench_backup_parallel.py
 	$(BIN)/python tests/benchmarks/bench_offsite.py
 	$(BIN)/python tests/benchmarks/bench_retention.py
+	$(BIN)/python tests/benchmarks/bench_dr.py
 
 # sre-ovirt-exporter against $$OVIRT_URL (docs/monitoring.md); EXPORTER_ARGS="--port 9810 --once" etc.
 exporter: venv

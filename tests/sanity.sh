@@ -10,7 +10,7 @@ work="$(mktemp -d "${TMPDIR:-/tmp}/sre-ovirt-sanity.XXXXXX")"
 trap 'rm -rf "$work"' EXIT
 dest="$work/ansible_collections/sre/ovirt"
 mkdir -p "$dest"
-(cd "$repo" && git ls-files -z --cached --others --exclude-standard | xargs -0 -I{} sh -c 'test -e "{}" && echo "{}"' \
+(cd "$repo" && git ls-files -z --cached --others --exclude-standard | xargs -0 -I{} sh -c 'if test -e "{}"; then echo "{}"; fi' \
   | tar -cf - -T -) | tar -xf - -C "$dest"
 pip_version="$("$venv/bin/python" - <<'PY'
 import re, pathlib, ansible_test

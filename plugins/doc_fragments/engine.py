@@ -18,6 +18,12 @@ options:
       - Set it once for every module with C(module_defaults) for C(group/sre.ovirt.engine).
       - Each suboption falls back to an environment variable, the ones AWX's Red Hat Virtualization
         credential injects, so under AWX O(auth) can be left out.
+      - Then to the ini file named by the environment variable C(OVIRT_INI_PATH), section C([ovirt]), keys
+        C(ovirt_url), C(ovirt_username), C(ovirt_password), C(ovirt_ca_file) and C(ovirt_insecure). AWX's Red Hat
+        Virtualization credential writes that file and sets C(OVIRT_INI_PATH), C(OVIRT_URL), C(OVIRT_USERNAME)
+        and C(OVIRT_PASSWORD); its I(CA File) reaches only the ini file, so the CA is read from there when
+        neither O(auth.ca_file) nor C(OVIRT_CAFILE) is set.
+      - To log in once for a whole play, run M(sre.ovirt.auth) first and set O(auth) to the fact it returns.
       - TLS certificates are always verified unless O(auth.insecure=true). Without O(auth.ca_file), the
         system's trust store is used.
     type: dict
@@ -39,14 +45,18 @@ options:
         description:
           - An SSO token to use instead of O(auth.username) and O(auth.password); it is never revoked by the
             module. Environment variable C(OVIRT_TOKEN).
+          - M(sre.ovirt.auth) logs in and returns one (fact C(sre_ovirt_auth)), and revokes it with
+            O(sre.ovirt.auth#module:state=absent).
         type: str
       ca_file:
         description:
-          - PEM file of the CA that signed the Engine's certificate. Environment variable C(OVIRT_CAFILE).
+          - PEM file of the CA that signed the Engine's certificate. Environment variable C(OVIRT_CAFILE), else
+            C(ovirt_ca_file) in the C(OVIRT_INI_PATH) file.
         type: path
       insecure:
         description:
-          - Skip TLS verification. Only for labs; an explicit opt-in. Environment variable C(OVIRT_INSECURE).
+          - Skip TLS verification. Only for labs; an explicit opt-in. Environment variable C(OVIRT_INSECURE),
+            else C(ovirt_insecure) in the C(OVIRT_INI_PATH) file.
         type: bool
       timeout:
         description: Seconds one HTTP request may take.

@@ -11,7 +11,7 @@ DOCUMENTATION = r"""
 ---
 module: capacity_report
 short_description: Capacity trend, forecast and recommendation per cluster, as Markdown, HTML with plots and mail
-version_added: 0.5.0
+version_added: 0.1.0
 description:
   - Reads the history of CPU, memory (used, and allocated to running VMs), network per cluster and storage per
     storage domain - from Prometheus (range queries over the metrics of C(sre-ovirt-exporter)) or from the samples

@@ -11,7 +11,7 @@ DOCUMENTATION = r"""
 ---
 module: cluster_ha
 short_description: A cluster's resilience and fencing policy, HA reservation and affinity groups
-version_added: 0.3.0
+version_added: 0.1.0
 description:
   - Sets how the cluster reacts to a failed host - which VMs migrate on error, whether and when the Engine fences
     a non-responsive host (never when a storage domain is still active for it, or when more hosts than the

@@ -11,7 +11,7 @@ DOCUMENTATION = r"""
 ---
 module: event_info
 short_description: Read the Engine's events - newest id, events since an id, by code or object
-version_added: 0.3.0
+version_added: 0.1.0
 description:
   - Returns events oldest first, so a playbook can remember C(last_id) and ask for what happened since.
   - One request.

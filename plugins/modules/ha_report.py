@@ -11,7 +11,7 @@ DOCUMENTATION = r"""
 ---
 module: ha_report
 short_description: Would HA actually work now? Per host, per VM and per cluster, with the reasons
-version_added: 0.3.0
+version_added: 0.1.0
 description:
   - For every host it predicts what the Engine would do if the host died now - fence it (cluster fencing
     policy, power management enabled, an agent, the last verification not failed, a proxy host up) or not - and

@@ -11,7 +11,7 @@ DOCUMENTATION = r"""
 ---
 module: health_check
 short_description: One verdict on an oVirt Engine - ok, warning or critical - with the reasons
-version_added: 0.5.0
+version_added: 0.1.0
 description:
   - Reads the Engine once (the same bounded list requests as C(sre-ovirt-exporter)) and checks hosts up and
     non-responsive, the Storage Pool Manager, HA VMs down or without room to restart elsewhere, VMs that crashed,

@@ -11,7 +11,7 @@ DOCUMENTATION = r"""
 ---
 module: host_fence
 short_description: Fence a host through its BMC - with the judgement that keeps a fence from making things worse
-version_added: 0.3.0
+version_added: 0.1.0
 description:
   - Runs C(status), C(start), C(stop) or C(restart) through the Engine's power management, waits for the
     result, and reports what happened to the host's HA VMs.

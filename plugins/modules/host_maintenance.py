@@ -11,7 +11,7 @@ DOCUMENTATION = r"""
 ---
 module: host_maintenance
 short_description: Put a host in maintenance (migrating its VMs away, with a deadline) or activate it
-version_added: 0.4.0
+version_added: 0.1.0
 description:
   - C(maintenance) migrates the host's VMs away and waits until the host is in maintenance; it fails with the
     VMs that would not move and why (the Engine's answer), and the host is left C(up).

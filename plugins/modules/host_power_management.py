@@ -11,7 +11,7 @@ DOCUMENTATION = r"""
 ---
 module: host_power_management
 short_description: Set a host's fence agents exactly, enable power management, and prove the BMC answers
-version_added: 0.3.0
+version_added: 0.1.0
 description:
   - Makes the host's fence agents exactly O(agents) (agents not listed are removed; an agent is matched by
     type and address) and sets power management on or off, with kdump detection.

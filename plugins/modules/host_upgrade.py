@@ -11,7 +11,7 @@ DOCUMENTATION = r"""
 ---
 module: host_upgrade
 short_description: Check a host for updates, or upgrade it through the Engine and follow it back
-version_added: 0.4.0
+version_added: 0.1.0
 description:
   - C(check) runs the Engine's update check and returns whether an update is available (the result of the check
     is read from the events about this host's id, 885).

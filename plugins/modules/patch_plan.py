@@ -11,7 +11,7 @@ DOCUMENTATION = r"""
 ---
 module: patch_plan
 short_description: Plan a capacity-aware rolling patch of a cluster - order and batch size, as data
-version_added: 0.4.0
+version_added: 0.1.0
 description:
   - Computes how many hosts can be in maintenance at once so that the hosts left up still hold every running VM
     (memory with the cluster's over-commit, and vCPUs with O(cpu_overcommit)) and could still restart the HA VMs

@@ -11,7 +11,7 @@ DOCUMENTATION = r"""
 ---
 module: sli_collect
 short_description: Sample the Engine into the SLI ledger - VM availability, migrations, storage latency
-version_added: 0.2.0
+version_added: 0.1.0
 description:
   - Run it on a schedule (an AWX schedule or a cron'd playbook, every minute or few). Each run samples the Engine
     and appends to the SLI ledger of O(slo_policy) (or E(SRE_OVIRT_LEDGER)).

@@ -11,7 +11,7 @@ DOCUMENTATION = r"""
 ---
 module: slo_gate
 short_description: Evaluate every SLO's error budget and refuse the play when one is spent
-version_added: 0.2.0
+version_added: 0.1.0
 description:
   - Evaluates the SLOs of O(slo_policy) (the collection's five by default) from the SLI ledger or
     Prometheus and returns a per-SLO report - SLI, budget total, consumed and remaining, burn rates over the

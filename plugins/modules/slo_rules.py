@@ -11,7 +11,7 @@ DOCUMENTATION = r"""
 ---
 module: slo_rules
 short_description: Generate Prometheus recording and burn-rate alert rules from OpenSLO SLOs
-version_added: 0.2.0
+version_added: 0.1.0
 description:
   - Reads the same OpenSLO file the SLO gate enforces and writes a Prometheus rules file - recording rules
     C(slo:sli_error:ratio_rate<window>{slo="..."}) for 5m, 30m, 1h, 2h, 6h, 1d, 3d and the SLO window, and the
@@ -46,12 +46,12 @@ options:
         C(ticket)), a C(for) duration and a runbook URL. See docs/monitoring.md.
     type: bool
     default: false
-    version_added: 0.5.0
+    version_added: 0.1.0
   runbook_base:
     description: Where the runbooks of the infrastructure alerts live; each alert's C(runbook_url) is this plus an anchor.
     type: str
     default: docs/monitoring.md
-    version_added: 0.5.0
+    version_added: 0.1.0
 attributes:
   check_mode:
     support: full

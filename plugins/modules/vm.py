@@ -62,7 +62,11 @@ options:
     description: Free-text comment.
     type: str
   memory:
-    description: Memory size with a unit, for example V(4GiB) or V(512MiB).
+    description:
+      - Memory size with a unit, for example V(4GiB) or V(512MiB).
+      - Every unit is binary, as in the Admin Portal and ansible-core's C(human_to_bytes) - V(4GB), V(4G), V(4g) and
+        V(4 GiB) are all 4 GiB, V(4096MB) is V(4096MiB). A number without a unit is bytes (the API's unit), so it
+        must be a whole number of MiB.
     type: str
   memory_guaranteed:
     description: Memory the host guarantees to the VM, with a unit. At most O(memory).
@@ -133,7 +137,9 @@ options:
         type: str
         required: true
       size:
-        description: Size with a unit, for example V(20GiB). Disks grow; a smaller size is an error.
+        description:
+          - Size with a unit, for example V(20GiB) (V(20GB) is the same - every unit is binary, as for O(memory)).
+          - Disks grow; a smaller size is an error.
         type: str
       storage_domain:
         description: Storage domain for a new disk. Required to add a disk.

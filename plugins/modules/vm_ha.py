@@ -11,7 +11,7 @@ DOCUMENTATION = r"""
 ---
 module: vm_ha
 short_description: A VM's high-availability policy - HA and priority, storage lease, resume behaviour, placement, affinity
-version_added: 0.3.0
+version_added: 0.1.0
 description:
   - Sets what decides whether and where a VM comes back when its host dies, exactly and idempotently
     (a second run sends no mutating request), with check mode and diff.

@@ -26,6 +26,12 @@ options:
   name:
     description: Exact VM name. Wildcards are not expanded; use O(search) for patterns.
     type: str
+  names:
+    description:
+      - Exact VM names, any of them (one request). A comma-separated string is accepted, as from a survey.
+      - An empty list finds no VM (and sends no request).
+    type: list
+    elements: str
   search:
     description:
       - A query in the Engine's search language, for example C(name=web* and status=up) or C(tag=db).
@@ -63,16 +69,25 @@ EXAMPLES = r"""
   sre.ovirt.vm_info:
     name: db01
   register: db
+
+- name: Addresses the guest agents of two VMs report
+  sre.ovirt.vm_info:
+    names: [web01, web02]
+    follow: [reported_devices]
+  register: guests
 """
 
 RETURN = r"""
 vms:
   description: The VMs found, each as the Engine describes it (ids, names, status, memory, cpu, links that were
     followed). Empty when nothing matches.
+    - With V(reported_devices) in O(follow), each VM also has C(guest_ips), the addresses its guest agent
+      reports, IPv4 first.
   returned: always
   type: list
   elements: dict
-  sample: [{"id": "3d1c1f4e-0f0e-4bd0-9ad2-6f3a1c1d2e3f", "name": "web01", "status": "up", "memory": 4294967296}]
+  sample: [{"id": "3d1c1f4e-0f0e-4bd0-9ad2-6f3a1c1d2e3f", "name": "web01", "status": "up", "memory": 4294967296,
+            "guest_ips": ["198.18.0.12", "2001:db8::5054:ff:fe00:12"]}]
 engine_requests:
   description: Number of HTTP requests this task sent to the Engine.
   returned: always
@@ -82,25 +97,29 @@ engine_requests:
 from ansible_collections.sre.ovirt.plugins.module_utils._module import EngineModule
 from ansible_collections.sre.ovirt.plugins.module_utils.client.errors import EngineError
 from ansible_collections.sre.ovirt.plugins.module_utils.client.convert import to_dict
-from ansible_collections.sre.ovirt.plugins.module_utils.client.search import all_of, where
+from ansible_collections.sre.ovirt.plugins.module_utils.client.search import all_of, any_of, where
 
 
 def build_search(p):
-    narrowed = p["name"] or p["cluster"] or p["tag"]
+    narrowed = p["name"] or p["names"] or p["cluster"] or p["tag"]
     user = ("(%s)" % p["search"] if narrowed else p["search"]) if p["search"] else None
-    return all_of(where("name", p["name"]) if p["name"] else None,
+    names = "(%s)" % any_of(*(where("name", n) for n in p["names"])) if p["names"] else None
+    return all_of(where("name", p["name"]) if p["name"] else None, names,
                   where("cluster", p["cluster"]) if p["cluster"] else None,
                   where("tag", p["tag"]) if p["tag"] else None, user) or None
 
 
 def main():
     module = EngineModule(
-        argument_spec=dict(name=dict(type="str"), search=dict(type="str"), cluster=dict(type="str"),
+        argument_spec=dict(name=dict(type="str"), names=dict(type="list", elements="str"),
+                           search=dict(type="str"), cluster=dict(type="str"),
                            tag=dict(type="str"), follow=dict(type="list", elements="str", default=[]),
                            max=dict(type="int"),
                            case_sensitive=dict(type="bool", default=True)),
         supports_check_mode=True, waits=False, mutating=False)
     p = module.params
+    if p["names"] is not None and not p["names"]:
+        module.exit_json(changed=False, vms=[])
     try:
         vms = module.client.system_service().vms_service().list(
             search=build_search(p), follow=",".join(p["follow"]) or None, max=p["max"],
@@ -110,7 +129,19 @@ def main():
                                       else v.name.lower() == p["name"].lower())]
     except EngineError as exc:
         module.fail_from(exc)
-    module.exit_json(changed=False, vms=[to_dict(v, depth=4) for v in vms])
+    guest = "reported_devices" in p["follow"]
+    module.exit_json(changed=False, vms=[dict(to_dict(v, depth=4), **({"guest_ips": guest_ips(v)} if guest else {}))
+                                         for v in vms])
+
+
+def guest_ips(vm):
+    """The addresses the VM's guest agent reports (reported devices), IPv4 first, each once."""
+    found = []
+    for device in vm.reported_devices or []:
+        for ip in device.ips or []:
+            if ip.address and ip.address not in found:
+                found.append(ip.address)
+    return sorted(found, key=lambda a: ":" in a)
 
 
 if __name__ == "__main__":

@@ -71,6 +71,13 @@ def declared_operations(playbook):
     return names
 
 
+def two_sites(primary, secondary):
+    """Extra variables of a two-site playbook (``# second_seed:``): both simulators' state directories (where
+    replicas land) and the secondary's connection and admin URL (the primary is the ``OVIRT_*`` one)."""
+    return {"primary_state_dir": primary.state_dir, "secondary_state_dir": secondary.state_dir,
+            "secondary": dict(secondary.auth(), admin_url=secondary.admin_url)}
+
+
 def run(sim, collections, playbook, extra_vars=None, timeout=900, verbosity=0):
     cmd = [os.path.join(REPO, ".venv", "bin", "ansible-playbook"), playbook, "-i", "localhost,", "-c", "local",
            "-e", json.dumps(dict(extra_vars or {}, sim_admin_url=sim.admin_url))]
@@ -103,14 +110,21 @@ def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("playbook")
     p.add_argument("--seed", default="default")
+    p.add_argument("--second-seed", help="start a second simulator (two sites: dr.yml uses dr-secondary)")
     p.add_argument("--time-scale", type=float, default=0.01)
     p.add_argument("--keep", help="simulator state directory to keep")
     p.add_argument("-v", action="count", default=0)
     args = p.parse_args(argv)
     collections = published.official_collections()
     state = args.keep or tempfile.mkdtemp(prefix="official-")
-    with start_simulator(state, seed=args.seed, time_scale=args.time_scale) as sim:
-        res = run(sim, collections, os.path.abspath(args.playbook), verbosity=args.v)
+    with start_simulator(os.path.join(state, "primary"), seed=args.seed, time_scale=args.time_scale) as sim:
+        if args.second_seed:
+            with start_simulator(os.path.join(state, "secondary"), seed=args.second_seed,
+                                 time_scale=args.time_scale) as other:
+                res = run(sim, collections, os.path.abspath(args.playbook), extra_vars=two_sites(sim, other),
+                          verbosity=args.v)
+        else:
+            res = run(sim, collections, os.path.abspath(args.playbook), verbosity=args.v)
     for op in res["operations"]:
         print("%-4s %-60s %s" % ("ok" if op["ok"] else "FAIL", op["name"], op["message"] or ""))
     print("rc=%s, %d/%d operations passed in %.1fs" % (res["rc"], sum(o["ok"] for o in res["operations"]),

@@ -283,7 +283,54 @@ def _root_checkpoint(name):
     return step
 
 
+def _unregistered_vm(vm_name, sd_name, dc="mydc", cluster="mycluster", host="myhost", network="mynetwork"):
+    """A data domain that another setup used (or this one before a disaster), imported and attached, with a VM in
+    its OVF store that this Engine does not know: an administrator made the domain on an NFS export, a VM with a
+    disk on it and a NIC on ``network``, then put the domain into maintenance (the OVF store is written), detached
+    and removed it without formatting, and added the export again (the Engine imports the domain) and attached it.
+    What register_vm.py registers."""
+    def step(runner):
+        import os
+        system = runner.connection().system_service()
+        sds = system.storage_domains_service()
+        dcs = system.data_centers_service()
+        dc_obj = dcs.list(search="name=%s" % dc)[0]
+        attached = dcs.data_center_service(dc_obj.id).storage_domains_service()
+        export = os.path.join(runner.workdir, "exports", sd_name)
+        os.makedirs(export, exist_ok=True)
+        storage = types.HostStorage(type=types.StorageType.NFS, address="nfs.example.test", path=export)
+
+        def add_and_attach():
+            sd = sds.add(types.StorageDomain(name=sd_name, type=types.StorageDomainType.DATA,
+                                             host=types.Host(name=host), storage=storage))
+            attached.add(types.StorageDomain(id=sd.id))
+            _wait(attached.storage_domain_service(sd.id).get, lambda d: d.status == types.StorageDomainStatus.ACTIVE)
+            return sd
+        sd = add_and_attach()
+        vms = system.vms_service()
+        vm = vms.add(types.Vm(name=vm_name, cluster=types.Cluster(name=cluster), template=types.Template(name="Blank"),
+                              memory=1 << 30))
+        vm_service = vms.vm_service(vm.id)
+        att = vm_service.disk_attachments_service().add(types.DiskAttachment(
+            disk=types.Disk(name="%s_disk" % vm_name, format=types.DiskFormat.COW, provisioned_size=1 << 30,
+                            storage_domains=[types.StorageDomain(id=sd.id)]),
+            interface=types.DiskInterface.VIRTIO, bootable=True, active=True))
+        profile = [p for p in system.vnic_profiles_service().list() if p.name == network][0]
+        vm_service.nics_service().add(types.Nic(name="nic1", vnic_profile=types.VnicProfile(id=profile.id)))
+        disks = system.disks_service()
+        _wait(disks.disk_service(att.disk.id).get, lambda d: d.status == types.DiskStatus.OK)
+        _wait(vm_service.get, lambda v: v.status == types.VmStatus.DOWN)
+        attached.storage_domain_service(sd.id).deactivate()
+        _wait(attached.storage_domain_service(sd.id).get, lambda d: d.status == types.StorageDomainStatus.MAINTENANCE)
+        attached.storage_domain_service(sd.id).remove()
+        sds.storage_domain_service(sd.id).remove(host=host)
+        add_and_attach()
+    return step
+
+
 STEPS = {
+    # register_vm.py registers "myvm" from the imported domain "mysd"
+    "unregistered vm myvm on mysd": _unregistered_vm("myvm", "mysd"),
     # update_quota_limits.py replaces the "mydata" limit of "myquota" by a specific one: that works on a quota
     # with per-domain limits on more than that domain (with one, removing it leaves none and the Engine puts an
     # unlimited global limit back, which the specific one then conflicts with)

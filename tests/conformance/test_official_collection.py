@@ -34,10 +34,16 @@ def test_playbook(published, playbook):
     from ovirt_engine_sim.testing import start_simulator
     collections = published.official_collections()
     state = tempfile.mkdtemp(prefix="official-")
+    scale = float(header(playbook, "time_scale", "0.01"))
+    second_seed = header(playbook, "second_seed", None)    # two sites (dr.yml): a second simulator, ``secondary``
     try:
-        with start_simulator(state, seed=header(playbook, "seed", "default"),
-                             time_scale=float(header(playbook, "time_scale", "0.01"))) as sim:
-            res = official.run(sim, collections, playbook)
+        with start_simulator(os.path.join(state, "primary"), seed=header(playbook, "seed", "default"),
+                             time_scale=scale) as sim:
+            if second_seed is None:
+                res = official.run(sim, collections, playbook)
+            else:
+                with start_simulator(os.path.join(state, "secondary"), seed=second_seed, time_scale=scale) as other:
+                    res = official.run(sim, collections, playbook, extra_vars=official.two_sites(sim, other))
     finally:
         shutil.rmtree(state, ignore_errors=True)
     OUTCOMES[res["playbook"]] = res

@@ -39,3 +39,24 @@ def patch_estate():
 @pytest.fixture(scope="module")
 def shared_patch_estate():
     yield from simulator(seed="patch", time_scale=0.002)
+
+
+def _two_sites():
+    """The DR pair: a dr-primary and a dr-secondary simulator (distinct ids, names and MAC pools)."""
+    sites = [simulator(seed="dr-primary"), simulator(seed="dr-secondary")]
+    try:
+        running = [next(site, None) for site in sites]
+        yield tuple(running)
+    finally:
+        for site in sites:
+            site.close()
+
+
+@pytest.fixture(scope="module")
+def dr_sites():
+    yield from _two_sites()
+
+
+@pytest.fixture
+def fresh_dr_sites():
+    yield from _two_sites()

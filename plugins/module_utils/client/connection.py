@@ -13,6 +13,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import configparser
 import os
 import random
 import re
@@ -35,6 +36,13 @@ LOCKED = re.compile(r"locked|being (created|updated|migrated)|try again", re.IGN
 IN_USE = re.compile(r"already (in use|exists)|unique name", re.IGNORECASE)
 ENV = {"url": "OVIRT_URL", "username": "OVIRT_USERNAME", "password": "OVIRT_PASSWORD",
        "ca_file": "OVIRT_CAFILE", "insecure": "OVIRT_INSECURE", "token": "OVIRT_TOKEN"}
+# AWX's Red Hat Virtualization credential writes an ini file and points OVIRT_INI_PATH at it: section [ovirt] with
+# ovirt_url, ovirt_username, ovirt_password and (when its "CA File" is filled in) ovirt_ca_file. It never sets
+# OVIRT_CAFILE: the CA reaches only this file. ovirt_insecure is read too (written by hand, never by AWX).
+INI_ENV = "OVIRT_INI_PATH"
+INI_SECTION = "ovirt"
+INI_KEYS = {"url": "ovirt_url", "username": "ovirt_username", "password": "ovirt_password",
+            "ca_file": "ovirt_ca_file", "insecure": "ovirt_insecure"}
 
 
 # -- settings -----------------------------------------------------------------------------------
@@ -44,24 +52,59 @@ def _bool(value):
     return str(value).strip().lower() in ("1", "true", "yes", "on")
 
 
+def read_ini(path):
+    """The ``[ovirt]`` section of an OVIRT_INI_PATH file as settings keys (``url``, ``ca_file``...); values as
+    written (no interpolation: a password may hold ``%``). A missing section gives ``{}``."""
+    parser = configparser.ConfigParser(interpolation=None)
+    try:
+        with open(path) as f:
+            parser.read_file(f)
+    except (IOError, OSError) as exc:
+        raise EngineSettingsError(INI_ENV, "cannot read %s: %s" % (path, exc))
+    except configparser.Error as exc:
+        raise EngineSettingsError(INI_ENV, "%s is not an ini file: %s" % (path, exc))
+    if not parser.has_section(INI_SECTION):
+        return {}
+    out = {}
+    for key, option in INI_KEYS.items():
+        value = parser.get(INI_SECTION, option, fallback="").strip()
+        if value:
+            out[key] = value
+    return out
+
+
 class EngineSettings:
-    """Connection settings: the ``auth`` option's values, else the OVIRT_* environment."""
+    """Connection settings: the ``auth`` option's values, else the OVIRT_* environment, else the ini file
+    OVIRT_INI_PATH names (what AWX's Red Hat Virtualization credential writes).
+
+    ``ca_source`` says where ``ca_file`` came from (``auth``, ``OVIRT_CAFILE`` or the ini file), for messages."""
 
     def __init__(self, url=None, username=None, password=None, token=None, ca_file=None, insecure=False,
-                 timeout=60, headers=None):
+                 timeout=60, headers=None, ca_source=None):
         self.url, self.username, self.password, self.token = url, username, password, token
         self.ca_file, self.insecure, self.timeout, self.headers = ca_file, bool(insecure), timeout, headers
+        self.ca_source = ca_source if ca_file else None
 
     @classmethod
     def from_auth(cls, auth=None, env=None):
         env = os.environ if env is None else env
-        auth = dict((k, v) for k, v in (auth or {}).items() if v is not None)
-        values = {}
+        auth = dict((k, v) for k, v in (auth or {}).items() if v is not None and v != "")
+        values, sources = {}, {}
         for key, var in ENV.items():
-            values[key] = auth.get(key, env.get(var) or None)
+            if key in auth:
+                values[key], sources[key] = auth[key], "auth.%s" % key
+            else:
+                values[key], sources[key] = env.get(var) or None, var
+        ini_path = env.get(INI_ENV) or None
+        if ini_path and any(values[key] is None for key in INI_KEYS):
+            # Below auth and the OVIRT_* variables: AWX injects OVIRT_URL/USERNAME/PASSWORD too, the same values.
+            for key, value in read_ini(ini_path).items():
+                if values[key] is None:
+                    values[key], sources[key] = value, "%s in %s=%s" % (INI_KEYS[key], INI_ENV, ini_path)
         values["insecure"] = _bool(values["insecure"]) if values["insecure"] is not None else False
         values["timeout"] = int(auth.get("timeout") or 60)
         values["headers"] = auth.get("headers")
+        values["ca_source"] = sources["ca_file"]
         s = cls(**values)
         s.validate()
         return s
@@ -76,6 +119,8 @@ class EngineSettings:
             raise EngineSettingsError("auth", "give username and password (OVIRT_USERNAME, OVIRT_PASSWORD) "
                                               "or a token (OVIRT_TOKEN)")
         if self.ca_file and not os.path.exists(self.ca_file):
+            if self.ca_source and self.ca_source.startswith(INI_KEYS["ca_file"]):
+                raise EngineSettingsError(INI_ENV, "%s: %s does not exist" % (self.ca_source, self.ca_file))
             raise EngineSettingsError("auth.ca_file", "%s does not exist" % self.ca_file)
 
 

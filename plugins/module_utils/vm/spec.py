@@ -20,8 +20,12 @@ try:
 except ImportError:  # pragma: no cover - reported by the module with missing_required_lib
     HAS_NETADDR = False
 
-_UNITS = {"": 1, "b": 1, "kib": 1 << 10, "mib": 1 << 20, "gib": 1 << 30, "tib": 1 << 40,
-          "kb": 1000, "mb": 1000 ** 2, "gb": 1000 ** 3, "tb": 1000 ** 4}
+# Every unit is binary: oVirt users write 4GB and mean 4 GiB (the Admin Portal's "MB" and "GB" are MiB and GiB,
+# and ansible-core's human_to_bytes reads GB the same way), so KB/MB/GB/TB, K/M/G/T and KiB/MiB/GiB/TiB agree.
+_UNITS = dict((prefix + suffix, 1 << (10 * power))
+              for power, prefix in enumerate(("", "k", "m", "g", "t"))
+              for suffix in (("b",) if not prefix else ("", "b", "i", "ib")))
+_UNITS[""] = 1
 _SIZE_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([A-Za-z]*)\s*$")
 DISK_INTERFACES = ("virtio", "virtio_scsi", "sata", "ide", "spapr_vscsi")
 DISK_FORMATS = ("cow", "raw")
@@ -38,7 +42,7 @@ class SpecError(ValueError):
 
 
 def parse_size(value, field):
-    """``4GiB`` / ``512MiB`` / ``1TiB`` / ``2048`` (bytes) -> bytes."""
+    """``4GiB`` / ``4GB`` / ``4g`` / ``512MiB`` / ``1TiB`` / ``2048`` (bytes) -> bytes; every unit is binary."""
     if value is None:
         return None
     if isinstance(value, int) and not isinstance(value, bool):
@@ -47,7 +51,7 @@ def parse_size(value, field):
     unit = m.group(2).lower() if m else None
     if not m or unit not in _UNITS:
         raise SpecError(field, "'%s' is not a size; use a number with one of the units B, KiB, MiB, GiB, TiB "
-                               "(or KB, MB, GB, TB), e.g. 4GiB or 512MiB" % (value,))
+                               "(KB, MB, GB, TB and K, M, G, T mean the same, binary), e.g. 4GiB or 512MiB" % (value,))
     size = float(m.group(1)) * _UNITS[unit]
     if size != int(size):
         raise SpecError(field, "'%s' is not a whole number of bytes; use a larger unit (KiB, MiB, GiB) or an integer" % (value,))
@@ -129,7 +133,9 @@ def desired_from_params(p):
     mmax = parse_size(p.get("memory_max"), "memory_max")
     if mem is not None:
         if mem < (1 << 20) or mem % (1 << 20):
-            raise SpecError("memory", "must be a positive whole number of MiB, got %d bytes" % mem)
+            raise SpecError("memory", "must be a positive whole number of MiB, got %d bytes%s" % (
+                mem, " (a number without a unit is bytes: write %sMiB or a size like 4GiB)" % p["memory"]
+                if _SIZE_RE.match(str(p["memory"])) and not _SIZE_RE.match(str(p["memory"])).group(2) else ""))
         d["memory"] = mem
     if guaranteed is not None:
         if mem is not None and guaranteed > mem:

@@ -51,7 +51,8 @@ class Simulator:
         e = self.engine
         while not self._stop.is_set():
             with e.cond:
-                e.tick()
+                if e.tick():
+                    e.replication_changed()     # replication.py: sync replicas follow what the timers changed
                 e.persist()
                 delay = e.next_due_real()
                 e.cond.wait(timeout=1.0 if delay is None else min(max(delay, 0.001), 1.0))
@@ -144,6 +145,7 @@ class Simulator:
                     if "advance" in data:
                         e.advance(float(data["advance"]))
                     e.tick()
+                    e.replication_changed()
                     e.persist(force=True)
                     e.cond.notify_all()
                 return 200, self._clock()
@@ -156,6 +158,7 @@ class Simulator:
                 if method == "POST":
                     e.tunables.update(data)
                     e.store.set_meta("tunables", e.tunables)
+                    e.ensure_ovf_timer()       # dr.py: ovf_update_interval applies to the pending update
                     e.persist()
                 return 200, e.tunables
         if head == "vms" and len(parts) == 5 and parts[2] == "disks" and (method, parts[4]) in (
@@ -178,6 +181,8 @@ class Simulator:
                 else:
                     if "boot_seconds" in data:
                         x["boot_seconds"] = float(data["boot_seconds"])
+                    if "guest_agent" in data:   # vms.py: a guest without an agent reports no fqdn and no IPs
+                        x["guest_agent"] = bool(data["guest_agent"])
                 e.store.touch(head, obj.id)
                 e.persist()
                 return 200, {"name": obj.name, "id": obj.id, "sim": {k: v for k, v in x.items() if k != "bmc"}}
@@ -191,6 +196,11 @@ class Simulator:
                     e.persist()
                     return 201, out
                 return 200, e.engine_backup_log()
+        if head == "replication":   # replication.py: the storage array's replication between two sites
+            with e.cond:
+                code, out = e.replication_admin(method, parts, data)
+                e.persist()
+                return code, out
         if head == "state" and method == "GET":
             with e.lock:
                 return 200, self._state()

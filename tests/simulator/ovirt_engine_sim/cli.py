@@ -19,7 +19,7 @@ def main(argv=None):
     p = argparse.ArgumentParser(prog="ovirt-engine-sim", description=__doc__)
     p.add_argument("--listen", type=parse_listen, default=("127.0.0.1", 0), help="HOST:PORT (port 0 picks one)")
     p.add_argument("--state-dir", required=True, help="where objects, disks, the CA and the log persist")
-    p.add_argument("--seed", choices=("default", "large", "patch"), default="default",
+    p.add_argument("--seed", choices=("default", "large", "patch", "dr-primary", "dr-secondary"), default="default",
                    help="topology for a new state dir (ignored when the dir already holds state)")
     p.add_argument("--time-scale", type=float, default=1.0,
                    help="real seconds per simulated second: 1 is real time, 0.01 is 100x faster")

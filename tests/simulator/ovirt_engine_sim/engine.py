@@ -25,6 +25,8 @@ from .enginebackup import EngineBackupMixin
 from .affinity import AffinityMixin
 from .backups import BackupsMixin
 from .transfers import TransfersMixin
+from .dr import DrMixin
+from .replication import ReplicationMixin
 
 FAULT_KINDS = {
     "http_status": "answer a share (or count) of API requests with an HTTP status (default 503)",
@@ -204,7 +206,7 @@ SEARCHABLE = set(FIELDS)
 
 class Engine(InfraMixin, VmsMixin, HostsMixin, StorageMixin, TemplatesMixin, ClustersMixin, NetworksMixin,
              AffinityMixin, AccessMixin, LabelsMixin, JobsMixin, OvaMixin, QuotasMixin, LevelsMixin, RecoveryMixin,
-             TransfersMixin, BackupsMixin, EngineBackupMixin, CoreMixin):
+             TransfersMixin, BackupsMixin, EngineBackupMixin, DrMixin, ReplicationMixin, CoreMixin):
     BLANK_ID = "00000000-0000-0000-0000-000000000000"
     FENCE_TYPES = ("ipmilan", "idrac", "ilo", "ilo2", "ilo3", "ilo4", "ilo5", "drac5", "drac7", "rsa", "rsb",
                    "apc", "apc_snmp", "bladecenter", "cisco_ucs", "eps", "hpblade", "redfish", "wti")
@@ -229,6 +231,8 @@ class Engine(InfraMixin, VmsMixin, HostsMixin, StorageMixin, TemplatesMixin, Clu
             self.recovered = self.remove_unacknowledged_images()
             self.recovered_transfers = self.recover_transfers()
             self.recovered_backups = self.recover_backups()
+        with self.lock:
+            self.ensure_ovf_timer()      # dr.py: the OVF store update (OvfDataUpdater)
 
     # -- faults ---------------------------------------------------------------------------------
     def add_fault(self, spec):

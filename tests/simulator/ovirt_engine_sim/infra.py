@@ -541,7 +541,7 @@ class InfraMixin:
 
     # -- storage domains: add, update, remove ----------------------------------------------------------
     def add_storagedomains(self, parent, sd, query):
-        if not sd.name:
+        if not sd.name and not sd.import_:      # an import (import=true, by id) takes the name from the domain
             raise bad_request("Cannot add Storage. The following field is required: name")
         if sd.type is None:
             raise bad_request("Cannot add Storage. The following field is required: type")
@@ -552,6 +552,11 @@ class InfraMixin:
         host = self.resolve("hosts", sd.host, "Storage")
         if host.status != H.UP:
             raise conflict("Cannot add Storage. Host %s is not Up." % host.name)
+        existing = self.existing_domain(sd)    # dr.py: a path that holds a domain (or import=true by id) imports it
+        if existing is not None:
+            return self.import_storage_domain(sd, host, existing[:2], existing[2])
+        if not sd.name:
+            raise bad_request("Cannot add Storage. The following field is required: name")
         if self.by_name("storagedomains", sd.name):
             raise conflict("Cannot add Storage. The Storage Domain name is already in use.")
         st = sd.storage
@@ -598,8 +603,12 @@ class InfraMixin:
             else 10,
             critical_space_action_blocker=sd.critical_space_action_blocker
             if sd.critical_space_action_blocker is not None else 5)
+        export = self.real_export(storage)     # dr.py: a path that is a real directory holds the domain
+        if export:
+            extra["dir"] = os.path.join(export, stored.id)
         self.store.put("storagedomains", stored, extra=extra)
         self.sd_dir(stored.id)
+        self.write_sd_metadata(stored.id)
         self.emit(956, "Storage Domain %s was added by admin@internal-authz" % stored.name, storage_domain=stored.id,
                   host=host.id)
         return self.decorate_sd(render("storagedomains", stored))
@@ -630,9 +639,11 @@ class InfraMixin:
         fmt = query.get("format", "false").lower() == "true"
         if any(d.storage_domains and d.storage_domains[0].id == sid for d in self.store.list("disks")) and not fmt:
             pass  # the images stay on the storage, as on a real Engine
+        folder = self.sd_dir(sid)
+        self.forget_domain_entities(sid)
         self.store.delete("storagedomains", sid)
         if fmt:
-            shutil.rmtree(os.path.join(self.state_dir, "storage", sid), ignore_errors=True)
+            shutil.rmtree(folder, ignore_errors=True)
         self.emit(960, "Storage Domain %s was removed by admin@internal-authz" % sd.name)
 
     def _destroy_storagedomain(self, sd):
@@ -653,6 +664,7 @@ class InfraMixin:
                                "contact your system administrator.")
             heirs[0].master = True
             self.store.touch("storagedomains", heirs[0].id)
+        self.forget_domain_entities(sd.id)
         self.store.delete("storagedomains", sd.id)
         if dcid:
             self.dc_refresh_status(dcid)

@@ -16,6 +16,7 @@ from .access import AccessMixin
 from .affinity import AffinityMixin
 from .backups import BackupsMixin
 from .clusters import ClustersMixin
+from .dr import DrMixin
 from .engine import Engine
 from .hosts import HostsMixin
 from .infra import InfraMixin
@@ -181,6 +182,7 @@ ROUTES = {
     ('action', ('jobs', 'clear')): JobsMixin.action_jobs_clear,
     ('action', ('jobs', 'end')): JobsMixin.action_jobs_end,
     ('action', ('templates', 'export')): OvaMixin.action_templates_export,
+    ('action', ('storagedomains', 'updateovfstore')): DrMixin.action_storagedomains_updateovfstore,
     ('action', ('vm_backups', 'finalize')): BackupsMixin.action_vm_backups_finalize,
     ('action', ('vm_nics', 'activate')): VmsMixin.action_vm_nics_activate,
     ('action', ('vm_nics', 'deactivate')): VmsMixin.action_vm_nics_deactivate,
@@ -231,7 +233,8 @@ ROUTES = {
     ('view', 'storagedomains_disks'): StorageMixin.view_storagedomains_disks,
     ('view', 'storagedomains_disksnapshots'): TransfersMixin.view_storagedomains_disksnapshots,
     ('view', 'storagedomains_permissions'): AccessMixin.view_storagedomains_permissions,
-    ('view', 'storagedomains_vms'): StorageMixin.view_storagedomains_vms,
+    ('view', 'storagedomains_templates'): DrMixin.view_storagedomains_templates,
+    ('view', 'storagedomains_vms'): DrMixin.view_storagedomains_vms,
     ('view', 'templates_permissions'): AccessMixin.view_templates_permissions,
     ('view', 'users_groups'): AccessMixin.view_users_groups,
     ('view', 'users_permissions'): AccessMixin.view_users_permissions,
@@ -243,7 +246,9 @@ ROUTES = {
     ('view', 'vms_cdroms'): VmsMixin.view_vms_cdroms,
     ('view', 'vms_graphicsconsoles'): VmsMixin.view_vms_graphicsconsoles,
     ('view', 'vms_permissions'): AccessMixin.view_vms_permissions,
+    ('view', 'vms_reporteddevices'): VmsMixin.view_vms_reporteddevices,
     ('view', 'vms_statistics'): VmsMixin.view_vms_statistics,
+    ('view', 'vm_nics_reporteddevices'): VmsMixin.view_vm_nics_reporteddevices,
     ('view', 'vm_nics_statistics'): VmsMixin.view_vm_nics_statistics,
     ('view', 'vnicprofiles_permissions'): AccessMixin.view_vnicprofiles_permissions,
     # -- viewadd
@@ -319,7 +324,8 @@ ROUTES = {
     # -- viewaction
     ('viewaction', ('datacenters_storagedomains', 'activate')): StorageMixin.viewaction_datacenters_storagedomains_activate,
     ('viewaction', ('datacenters_storagedomains', 'deactivate')): StorageMixin.viewaction_datacenters_storagedomains_deactivate,
-    ('viewaction', ('storagedomains_vms', 'register')): StorageMixin.viewaction_storagedomains_vms_register,
+    ('viewaction', ('storagedomains_templates', 'register')): DrMixin.viewaction_storagedomains_templates_register,
+    ('viewaction', ('storagedomains_vms', 'register')): DrMixin.viewaction_storagedomains_vms_register,
     ('viewaction', ('vms_graphicsconsoles', 'ticket')): VmsMixin.viewaction_vms_graphicsconsoles_ticket,
 }
 

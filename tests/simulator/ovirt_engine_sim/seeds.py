@@ -1,5 +1,6 @@
 """Seeds: the ``default`` topology the playbooks and docs use, and ``large`` for scale tests."""
 
+import os
 import uuid
 
 from ovirtsdk4 import types as T
@@ -29,9 +30,12 @@ SYSTEM_OPTIONS = {"SearchResultsLimit": "100", "WarningLowSpaceIndicator": "10",
                   "VmPriorityMaxValue": "100"}
 
 
+_SITE = [""]   # the DR seeds' site prefix: two sites' Engines never share ids (ovirtmgmt, its profile, ...)
+
+
 def sid(kind, name):
     """Stable ids, so two simulators on the same seed agree (handy in docs and tests)."""
-    return str(uuid.uuid5(_NS, "%s/%s" % (kind, name)))
+    return str(uuid.uuid5(_NS, "%s%s/%s" % (_SITE[0], kind, name)))
 
 
 def _common(engine, dc_name="Default"):
@@ -283,4 +287,153 @@ def seed_patch(engine, hosts=12, vms=240):
     engine.emit(9500, "ovirt-engine-sim started with the patch seed (%d hosts, %d VMs)." % (hosts, vms))
 
 
-SEEDS = {"default": seed_default, "large": seed_large, "patch": seed_patch}
+# -- disaster recovery: two sites ----------------------------------------------------------------------------
+DR_PRIMARY_MACS = ("56:6f:1a:00:00:00", "56:6f:1a:00:ff:ff")
+DR_SECONDARY_MACS = ("56:6f:2b:00:00:00", "56:6f:2b:00:ff:ff")
+
+
+def _dr_site(engine, site, dc_name, cluster_name, host_prefix, macs, description):
+    _SITE[0] = site + "/"
+    dc = _common(engine, dc_name)
+    dc.description = description
+    pool = engine.store.list("macpools")[0]
+    pool.ranges = [T.Range(from_=macs[0], to=macs[1])]
+    cluster = new_cluster(engine, cluster_name, dc.id)
+    for i in range(1, 4):
+        new_host(engine, "%s%02d" % (host_prefix, i), cluster.id, i + (0 if site == "dr-primary" else 100),
+                 spm=(i == 1))
+    _blank(engine)
+    return dc, cluster
+
+
+def _dr_network(engine, dc_id, cluster_id, name, description=""):
+    net = T.Network(id=sid("net", name), name=name, description=description, data_center=ref("datacenters", dc_id),
+                    mtu=0, stp=False, required=False, usages=[T.NetworkUsage.VM])
+    engine.store.put("networks", net)
+    engine.store.put("vnicprofiles", T.VnicProfile(
+        id=sid("vnic", name), name=name, description="", network=ref("networks", net.id), port_mirroring=False,
+        migratable=True, network_filter=ref("networkfilters", sid("nwfilter", DEFAULT_NETWORK_FILTER)),
+        pass_through=T.VnicPassThrough(mode=T.VnicPassThroughMode.DISABLED)))
+    nets = engine._cluster_net_ids(cluster_id)
+    nets[net.id] = False
+    engine.store.x("clusters", cluster_id)["networks"] = nets
+    return net
+
+
+def _exported_sd(engine, name, dc_id, address, master):
+    """A data domain on a real export directory (``<state dir>/exports/<name>/<sd id>``): what replication copies
+    and what the other site imports from its replica."""
+    sd = new_sd(engine, name, dc_id)
+    export = os.path.join(engine.state_dir, "exports", name)
+    sd.storage = T.HostStorage(type=T.StorageType.NFS, address=address, path=export)
+    sd.master = master
+    engine.store.x("storagedomains", sd.id)["dir"] = os.path.join(export, sd.id)
+    engine.sd_dir(sd.id)
+    engine.write_sd_metadata(sd.id)
+    return sd
+
+
+def _dr_vm(engine, name, cluster_id, tid, hosts, nets, index, ha_priority=None, up=False, sd_id=None):
+    st = engine.store
+    vid = sid("vm", name)
+    host = hosts[index % len(hosts)] if up else None
+    now = engine.now_dt()
+    vm = T.Vm(id=vid, name=name, description="", comment="", status=T.VmStatus.UP if up else T.VmStatus.DOWN,
+              cluster=ref("clusters", cluster_id), template=ref("templates", tid),
+              original_template=ref("templates", tid), origin="ovirt", creation_time=now,
+              host=ref("hosts", host.id) if host else None, start_time=now if up else None, memory=2 * GIB,
+              memory_policy=T.MemoryPolicy(guaranteed=GIB, max=8 * GIB, ballooning=True),
+              cpu=T.Cpu(architecture=T.Architecture.X86_64, topology=T.CpuTopology(sockets=1, cores=2, threads=1)),
+              os=T.OperatingSystem(type="rhel_9x64", boot=T.Boot(devices=[T.BootDevice.HD])), type=T.VmType.SERVER,
+              high_availability=T.HighAvailability(enabled=ha_priority is not None, priority=ha_priority or 0),
+              placement_policy=T.VmPlacementPolicy(affinity=T.VmAffinity.MIGRATABLE),
+              storage_error_resume_behaviour=T.VmStorageErrorResumeBehaviour.AUTO_RESUME,
+              stateless=False, delete_protected=False, run_once=False, next_run_configuration_exists=False,
+              console=T.Console(enabled=False))
+    from .dr import engine_defaults
+    engine_defaults(vm)
+    st.put("vms", vm, extra={"gen": 0, "graphics": ["spice"]})
+    for att in st.list("template_disk_attachments", tid):
+        src = st.get("disks", att.disk.id)
+        disk = engine.create_disk(src.alias.replace(st.get("templates", tid).name, name), src.provisioned_size,
+                                  sd_id or src.storage_domains[0].id, T.DiskFormat.COW,
+                                  backing=None if sd_id else engine.disk_path(src.id),
+                                  copy_from=engine.disk_path(src.id) if sd_id else None, locked_for=0)
+        st.put("vm_disk_attachments", T.DiskAttachment(
+            id=disk.id, disk=ref("disks", disk.id), interface=att.interface, bootable=att.bootable, active=True,
+            pass_discard=False, read_only=False, uses_scsi_reservation=False, vm=ref("vms", vid)), parent=vid)
+    for n, net in enumerate(nets):
+        st.put("vm_nics", T.Nic(id=sid("nic", "%s/%d" % (name, n)), name="nic%d" % (n + 1),
+                                interface=T.NicInterface.VIRTIO, mac=T.Mac(address=engine.allocate_mac(cluster_id)),
+                                plugged=True, linked=True, vnic_profile=ref("vnicprofiles", sid("vnic", net)),
+                                vm=ref("vms", vid)), parent=vid)
+    engine._active_snapshot(vid)
+    return vm
+
+
+def seed_dr_primary(engine):
+    """Site east of the two-site DR pair: dc-east, cluster east (east01-03), data domain dr-data on a real export
+    (the replicated one; a template and its VMs) and east-local (not replicated), networks ovirtmgmt and app,
+    HA VMs with priorities, affinity group web-spread, labels tier-web/tier-db, MAC pool range 56:6f:1a:00:xx:xx."""
+    try:
+        dc, cluster = _dr_site(engine, "dr-primary", "dc-east", "east", "east", DR_PRIMARY_MACS,
+                               "Primary site (east)")
+        data = _exported_sd(engine, "dr-data", dc.id, "nfs-east.example.test", master=True)
+        local = new_sd(engine, "east-local", dc.id)
+        local.master = False
+        _dr_network(engine, dc.id, cluster.id, "app", "Application network")
+        tid = _bootable_template(engine, "centos9-east", cluster.id, data.id)
+        from .dr import engine_defaults
+        engine_defaults(engine.store.get("templates", tid))
+        hosts = list(engine.store.list("hosts"))
+        vms = {}
+        for i, (name, prio, up, nets) in enumerate((
+                ("web01", 100, True, ("ovirtmgmt", "app")), ("web02", 100, True, ("ovirtmgmt", "app")),
+                ("db01", 80, True, ("ovirtmgmt", "app")), ("app01", 50, True, ("ovirtmgmt", "app")),
+                ("tools01", None, False, ("ovirtmgmt",)))):
+            vms[name] = _dr_vm(engine, name, cluster.id, tid, hosts, nets, i, ha_priority=prio, up=up)
+        vms["batch01"] = _dr_vm(engine, "batch01", cluster.id, tid, hosts, ("ovirtmgmt",), 5, up=False,
+                                sd_id=local.id)
+        engine.store.put("cluster_affinity_groups", T.AffinityGroup(
+            id=sid("ag", "web-spread"), name="web-spread", description="keep the web servers apart",
+            cluster=ref("clusters", cluster.id), priority=1.0, positive=False, enforcing=False,
+            vms_rule=T.AffinityRule(enabled=True, positive=False, enforcing=False),
+            hosts_rule=T.AffinityRule(enabled=False, positive=False, enforcing=False),
+            vms=[ref("vms", vms["web01"].id), ref("vms", vms["web02"].id)], hosts=[]), parent=cluster.id)
+        for label, members in (("tier-web", ("web01", "web02")), ("tier-db", ("db01",))):
+            engine.store.put("affinitylabels", T.AffinityLabel(
+                id=sid("label", label), name=label, description="", read_only=False,
+                has_implicit_affinity_group=False), extra={"vms": [vms[m].id for m in members], "hosts": []})
+        engine.update_ovf_store(data.id)     # the Engine's last OVF update before the simulation starts
+        engine.emit(9500, "ovirt-engine-sim started with the dr-primary seed (site east).")
+    finally:
+        _SITE[0] = ""
+
+
+def seed_dr_secondary(engine):
+    """Site west: dc-west, cluster west (west01-03), its own data domain west-data, networks ovirtmgmt, app-west
+    (profile app-west) and the isolated drill network (profile drill), affinity group web-spread and labels
+    tier-web/tier-db by the same names as on east, MAC pool range 56:6f:2b:00:xx:xx."""
+    try:
+        dc, cluster = _dr_site(engine, "dr-secondary", "dc-west", "west", "west", DR_SECONDARY_MACS,
+                               "Secondary site (west)")
+        _exported_sd(engine, "west-data", dc.id, "nfs-west.example.test", master=True)
+        _dr_network(engine, dc.id, cluster.id, "app-west", "Application network (west)")
+        _dr_network(engine, dc.id, cluster.id, "drill", "Isolated network for DR drills")
+        engine.store.put("cluster_affinity_groups", T.AffinityGroup(
+            id=sid("ag", "web-spread"), name="web-spread", description="keep the web servers apart",
+            cluster=ref("clusters", cluster.id), priority=1.0, positive=False, enforcing=False,
+            vms_rule=T.AffinityRule(enabled=True, positive=False, enforcing=False),
+            hosts_rule=T.AffinityRule(enabled=False, positive=False, enforcing=False), vms=[], hosts=[]),
+            parent=cluster.id)
+        for label in ("tier-web", "tier-db"):
+            engine.store.put("affinitylabels", T.AffinityLabel(
+                id=sid("label", label), name=label, description="", read_only=False,
+                has_implicit_affinity_group=False), extra={"vms": [], "hosts": []})
+        engine.emit(9500, "ovirt-engine-sim started with the dr-secondary seed (site west).")
+    finally:
+        _SITE[0] = ""
+
+
+SEEDS = {"default": seed_default, "large": seed_large, "patch": seed_patch, "dr-primary": seed_dr_primary,
+         "dr-secondary": seed_dr_secondary}

@@ -61,6 +61,9 @@ def resolve_path(segs):
             continue
         if (coll.name, seg) in VIEWS:
             rest = segs[i:]
+            if (coll.name, seg) == ("datacenters", "clusters") and len(rest) >= 2:
+                # DataCenterClustersService.clusterService is the full ClusterService (affinity groups, networks...)
+                return resolve_path(["clusters"] + rest)
             if not rest:
                 return Target("view", owner=coll, owner_id=oid, name=seg)
             if len(rest) == 1:
@@ -139,7 +142,10 @@ class Api:
             self._json_in = (headers.get("Content-Type") or "").split(";")[0].strip().lower() == "application/json"
             e.read_memo = {} if method == "GET" else None
             try:
-                return self._dispatch(method, segs, query, body, headers)
+                out = self._dispatch(method, segs, query, body, headers)
+                if method != "GET":
+                    e.replication_changed()     # replication.py: sync replicas copy what the request changed
+                return out
             finally:
                 e.read_memo = None
                 e.request_correlation_id = None

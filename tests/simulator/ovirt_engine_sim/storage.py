@@ -1,14 +1,11 @@
 """Storage domains (directories), disks (real qemu-img files) and the OVF store used for disaster-recovery
 registration. Templates, clusters, networks and affinity groups have files of their own."""
 
-import copy
 import os
 import shutil
 import subprocess
 
 from ovirtsdk4 import types as T
-from ovirtsdk4.reader import Reader
-from ovirtsdk4.writer import Writer
 
 from .core import new_id
 from .load import delta
@@ -28,7 +25,10 @@ def qemu_img(*args):
 class StorageMixin:
     # -- storage domains ---------------------------------------------------------------------------
     def sd_dir(self, sd_id):
-        path = os.path.join(self.state_dir, "storage", sd_id)
+        """The domain's directory: ``<state dir>/storage/<id>``, or ``<export>/<id>`` for a domain on a real export
+        (the DR seeds' replicated domains, imported domains: dr.py)."""
+        x = self.store.extra.get("storagedomains", {}).get(sd_id) or {}
+        path = x.get("dir") or os.path.join(self.state_dir, "storage", sd_id)
         os.makedirs(os.path.join(path, "images"), exist_ok=True)
         os.makedirs(os.path.join(path, "ovf_store"), exist_ok=True)
         return path
@@ -124,6 +124,9 @@ class StorageMixin:
         self.emit(966, "Storage Domain %s (Data Center %s) was activated by admin@internal-authz" % (
             obj.name, self.store.get("datacenters", dc).name), storage_domain=sd, data_center=dc)
         self.dc_refresh_status(dc)
+        if obj.type == T.StorageDomainType.DATA:
+            self.load_unregistered(sd)     # dr.py: the OVF store's VMs and templates this Engine does not know
+            self.write_sd_metadata(sd)
 
     def viewremove_datacenters_storagedomains(self, dc_id, sid, query):
         sd = self.must("storagedomains", sid)
@@ -138,6 +141,7 @@ class StorageMixin:
         x.pop("data_center", None)
         x["status"] = "unattached"
         sd.master = False
+        self.forget_domain_entities(sid)   # dr.py: its VMs and templates leave the database, their OVFs stay
         self.store.touch("storagedomains", sid)
         self.emit(964, "Storage Domain %s was detached from Data Center %s by admin@internal-authz" % (
             sd.name, self.store.get("datacenters", dc_id).name), storage_domain=sid, data_center=dc_id)
@@ -178,6 +182,13 @@ class StorageMixin:
             raise ApiError(404)
         if x.get("status") != "active":
             raise conflict("Cannot deactivate Storage. The Storage Domain's status is %s." % x.get("status"))
+        running = sorted(vm.name for vm in self.store.list("vms") if vm.status in RUNNING and sid in
+                         self._vm_domains(vm.id))
+        if running:
+            raise conflict("Cannot deactivate Storage. The following VMs are running and have disks on the Storage "
+                           "Domain: %s." % ", ".join(running))
+        if sd.type == T.StorageDomainType.DATA and not self.lazy_images:
+            self.update_ovf_store(sid)     # DeactivateStorageDomainWithOvfUpdate: the OVF store is written first
         if sd.master:
             others = [o for o in self._dc_domains(dc_id) if o.id != sid and self.sd_status(o.id) ==
                       T.StorageDomainStatus.ACTIVE]
@@ -223,8 +234,9 @@ class StorageMixin:
             path_ready = True
             if copy_from:
                 qemu_img("convert", "-O", qfmt, copy_from, path)
-            elif backing:
-                qemu_img("create", "-q", "-f", "qcow2", "-b", backing, "-F", _fmt_of(backing), path, str(size))
+            elif backing:     # relative within the domain, as vdsm writes chains (the replica stays consistent)
+                rel = os.path.relpath(backing, folder) if _same_domain(backing, folder) else backing
+                qemu_img("create", "-q", "-f", "qcow2", "-b", rel, "-F", _fmt_of(backing), path, str(size))
                 fmt, qfmt = T.DiskFormat.COW, "qcow2"
             else:
                 qemu_img("create", "-q", "-f", qfmt, path, str(size))
@@ -257,7 +269,7 @@ class StorageMixin:
         if not old or not os.path.exists(old):
             return old
         new = os.path.join(os.path.dirname(old), new_id())
-        qemu_img("create", "-q", "-f", "qcow2", "-b", old, "-F", _fmt_of(old), new)
+        qemu_img("create", "-q", "-f", "qcow2", "-b", os.path.basename(old), "-F", _fmt_of(old), new)
         if disk.backup == T.DiskBackup.INCREMENTAL:
             from .backups import copy_enabled_bitmaps
             copy_enabled_bitmaps(old, new)   # the checkpoints keep tracking on the new top volume
@@ -407,119 +419,17 @@ class StorageMixin:
         return [render("disks", d) for d in self.store.list("disks")
                 if d.storage_domains and d.storage_domains[0].id == sid]
 
-    # -- OVF store and unregistered VMs (disaster recovery) --------------------------------------------
-    def _vm_domains(self, vid):
-        sds = []
-        for att in self.store.list("vm_disk_attachments", vid):
-            disk = self.store.get("disks", att.disk.id)
-            if disk is not None and disk.storage_domains and disk.storage_domains[0].id not in sds:
-                sds.append(disk.storage_domains[0].id)
-        return sds
-
-    def write_ovf(self, vid):
-        """Write the VM's configuration (with NICs and disk attachments) into the OVF store of each
-        storage domain holding its disks, as the Engine's OVF_STORE update does."""
-        vm = self.store.get("vms", vid)
-        if vm is None or self.lazy_images:
-            return
-        full = copy.copy(vm)
-        full.nics = list(self.store.list("vm_nics", vid))
-        full.disk_attachments = []
-        for att in self.store.list("vm_disk_attachments", vid):
-            a = copy.copy(att)
-            a.disk = self.store.get("disks", att.disk.id)
-            full.disk_attachments.append(a)
-        data = Writer.write(full)
-        for sd in self._vm_domains(vid):
-            with open(os.path.join(self.sd_dir(sd), "ovf_store", vid + ".xml"), "w") as f:
-                f.write(data)
-
-    def remove_ovf(self, vid):
-        root = os.path.join(self.state_dir, "storage")
-        if os.path.isdir(root):
-            for sd in os.listdir(root):
-                path = os.path.join(root, sd, "ovf_store", vid + ".xml")
-                if os.path.exists(path):
-                    os.remove(path)
-
-    def _unregistered(self, sid):
-        folder = os.path.join(self.sd_dir(sid), "ovf_store")
-        out = []
-        for name in sorted(os.listdir(folder)):
-            vid = name[:-4]
-            if self.store.get("vms", vid) is None:
-                with open(os.path.join(folder, name)) as f:
-                    out.append(Reader.read(f.read()))
-        return out
-
-    def view_storagedomains_vms(self, sid, query):
-        self.must("storagedomains", sid)
-        if query.get("unregistered", "false").lower() == "true":
-            out = []
-            for vm in self._unregistered(sid):
-                v = copy.copy(vm)
-                v.nics = v.disk_attachments = None
-                v.href = "/ovirt-engine/api/storagedomains/%s/vms/%s" % (sid, vm.id)
-                out.append(v)
-            return out
-        return [render("vms", self.store.get("vms", vid)) for vid in
-                {self.store.parent_of("vm_disk_attachments", d.id) for d in self.store.list("disks")
-                 if d.storage_domains and d.storage_domains[0].id == sid} if vid and self.store.get("vms", vid)]
-
-    def viewaction_storagedomains_vms_register(self, sid, vid, action, query):
-        if self.store.get("vms", vid) is not None:
-            raise conflict("Cannot import VM. VM with the same identifier already exists.")
-        ovf = {vm.id: vm for vm in self._unregistered(sid)}.get(vid)
-        if ovf is None:
-            raise ApiError(404)
-        cluster = self.resolve("clusters", action.cluster, "VM")
-        if self.by_name("vms", ovf.name) is not None:
-            raise conflict("Cannot import VM. The VM name is already in use.")
-        missing = [a.disk.id for a in (ovf.disk_attachments or []) if self.store.get("disks", a.disk.id) is None
-                   and not os.path.exists(self.store.x("disks", a.disk.id).get("path") or "/nonexistent")]
-        vm = copy.copy(ovf)
-        nics, atts = vm.nics or [], vm.disk_attachments or []
-        vm.nics = vm.disk_attachments = None
-        vm.cluster = ref("clusters", cluster.id)
-        vm.status = T.VmStatus.DOWN
-        vm.host = None
-        self.store.put("vms", vm, extra={"gen": 0})
-        for att in atts:
-            disk = att.disk
-            if self.store.get("disks", disk.id) is None:
-                found = self._find_disk_file(sid, disk.id)
-                if found is None:
-                    continue
-                self.store.put("disks", disk, extra={"path": found, "chain": [found]})
-            self.store.put("vm_disk_attachments", T.DiskAttachment(
-                id=disk.id, disk=ref("disks", disk.id), interface=att.interface, bootable=att.bootable, active=True,
-                vm=ref("vms", vm.id)), parent=vm.id)
-        for nic in nics:
-            if action.reassign_bad_macs and any(n.mac and nic.mac and n.mac.address == nic.mac.address
-                                                for n in self.store.list("vm_nics")):
-                nic.mac = T.Mac(address=self._new_mac())
-            self.store.put("vm_nics", nic, parent=vm.id)
-        self._active_snapshot(vm.id)
-        if missing and not action.allow_partial_import:
-            self.emit(175, "VM %s has been imported from the given configuration but not all disks were "
-                           "attached." % vm.name, "warning", vm=vm.id)
-        self.emit(174, "VM %s has been successfully imported from the given configuration." % vm.name, vm=vm.id,
-                  cluster=cluster.id)
-        return self.action_result(vm=ref("vms", vm.id))
-
-    def _find_disk_file(self, sid, did):
-        folder = os.path.join(self.sd_dir(sid), "images", did)
-        if not os.path.isdir(folder):
-            return None
-        files = sorted((os.path.join(folder, f) for f in os.listdir(folder)), key=os.path.getmtime)
-        return files[-1] if files else None
-
 
 def _actual(path):
     try:
         return os.stat(path).st_blocks * 512
     except OSError:
         return 0
+
+
+def _same_domain(path, folder):
+    """Whether an image path lies in the same domain's ``images`` directory as ``folder`` (images/<disk id>)."""
+    return os.path.dirname(os.path.dirname(os.path.abspath(path))) == os.path.dirname(os.path.abspath(folder))
 
 
 def _fmt_of(path):

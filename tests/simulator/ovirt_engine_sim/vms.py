@@ -4,6 +4,7 @@ disk attachments, snapshots, statistics and the scheduler that places VMs on hos
 import copy
 import os
 import re
+import uuid
 
 from ovirtsdk4 import types as T
 from ovirtsdk4.reader import Reader
@@ -30,6 +31,24 @@ _COPIED_FROM_TEMPLATE = ("memory", "memory_policy", "cpu", "os", "type", "high_a
                          "display", "bios", "io", "usb", "soundcard_enabled", "time_zone", "console",
                          "migration", "storage_error_resume_behaviour", "delete_protected", "large_icon",
                          "small_icon")
+
+
+# Statuses in which the guest runs and its agent reports (VmStatus.isGuestCpuRunning, less paused).
+GUEST_AGENT_UP = {S.UP, S.MIGRATING, S.POWERING_DOWN, S.REBOOT_IN_PROGRESS}
+
+
+def guest_ips(mac):
+    """The addresses a simulated guest reports on a vNIC: IPv4 from the MAC's low 17 bits in 198.18.0.0/15 (the
+    benchmarking range, RFC 2544: unique for 131,070 vNICs of one pool) and the SLAAC (EUI-64) IPv6 address in
+    2001:db8::/64 (documentation prefix)."""
+    if not mac:
+        return []
+    octets = [int(b, 16) for b in mac.split(":")]
+    n = (((octets[3] & 1) << 16) | (octets[4] << 8) | octets[5]) % 131070 + 1
+    v4 = "198.%d.%d.%d" % (18 + (n >> 16), (n >> 8) & 0xFF, n & 0xFF)
+    eui = [octets[0] ^ 2] + octets[1:3] + [0xFF, 0xFE] + octets[3:]
+    v6 = "2001:db8::%x:%x:%x:%x" % tuple((eui[i] << 8) | eui[i + 1] for i in range(0, 8, 2))
+    return [(v4, "v4"), (v6, "v6")]
 
 
 def _mac_ok(mac):
@@ -296,6 +315,8 @@ class VmsMixin:
     def vm_rendered(self, stored, query):
         """A VM as listed or read: with ``all_content=true`` the Engine adds the OVF configuration."""
         out = render("vms", stored)
+        if self.guest_reports(stored):
+            out.fqdn = "%s.example.test" % stored.name.lower()   # the guest's hostname, as its agent reports it
         if query.get("all_content", "false").lower() == "true":
             init = copy.deepcopy(out.initialization) if out.initialization is not None else T.Initialization()
             init.configuration = T.Configuration(type=T.ConfigurationType.OVF, data=self.vm_ovf(stored))
@@ -313,6 +334,39 @@ class VmsMixin:
 
     def get_vms(self, parent, vid, query):
         return self._vm_view(self.must("vms", vid), query)
+
+    # -- the guest agent --------------------------------------------------------------------------
+    # What the Engine shows from a running guest's agent (qemu-guest-agent through VDSM): ``fqdn`` and, per vNIC,
+    # a reported device with the guest's addresses (``/vms/{id}/reporteddevices``, ``/vms/{id}/nics/{id}/
+    # reporteddevices``). Simulated guests run an agent (``POST /sim/vms/NAME {"guest_agent": false}`` turns it
+    # off); their addresses follow from the vNIC's MAC, see ``guest_ips``.
+    def guest_reports(self, vm):
+        if vm.status not in GUEST_AGENT_UP:
+            return False
+        return self.store.extra.get("vms", {}).get(vm.id, {}).get("guest_agent", True)
+
+    def _reported_device(self, vm, nic):
+        mac = nic.mac.address if nic.mac is not None else None
+        return T.ReportedDevice(
+            id=str(uuid.uuid5(uuid.NAMESPACE_OID, "reported/%s" % nic.id)), name=nic.name, description="guest agent",
+            type=T.ReportedDeviceType.NETWORK, mac=T.Mac(address=mac),
+            ips=[T.Ip(address=a, version=T.IpVersion(v)) for a, v in guest_ips(mac)],
+            vm=ref("vms", vm.id))
+
+    def view_vms_reporteddevices(self, vid, query):
+        vm = self.must("vms", vid)
+        if not self.guest_reports(vm):
+            return []
+        return [self._reported_device(vm, n) for n in self.store.list("vm_nics", vid)
+                if n.plugged is not False and n.mac is not None]
+
+    def view_vm_nics_reporteddevices(self, nid, query):
+        vid = self.store.parent_of("vm_nics", nid)
+        vm = self.must("vms", vid)
+        nic = self.must("vm_nics", nid, vid)
+        if not self.guest_reports(vm) or nic.plugged is False or nic.mac is None:
+            return []
+        return [self._reported_device(vm, nic)]
 
     def remove_vms(self, parent, vid, query):
         vm = self.must("vms", vid)

@@ -20,7 +20,27 @@ def test_sizes(text, expected):
     assert spec.parse_size(text, "memory") == expected
 
 
-@pytest.mark.parametrize("text", ["4 GiBs", "four", "4XB", "", "-1GiB", "0.3B"])
+@pytest.mark.parametrize("text", ["4GB", "4 GiB", "4g", "4G", "4Gi", "4096MiB", "4096MB", "4096m", "4194304KiB",
+                                  "4194304k", "0.00390625TB", "4294967296", 4294967296])
+def test_four_gib_spelled_every_way_users_write_it(text):
+    """GB/MB/KB/TB and k/m/g/t are binary, as in the Admin Portal and ansible-core's human_to_bytes."""
+    assert spec.parse_size(text, "memory") == 4 * GIB
+    assert spec.desired_from_params(params(memory=text))["memory"] == 4 * GIB
+
+
+def test_a_number_without_unit_is_bytes_and_the_error_says_so():
+    with pytest.raises(spec.SpecError) as err:
+        spec.desired_from_params(params(memory="4096"))
+    assert err.value.field == "memory"
+    assert "without a unit is bytes" in str(err.value) and "4096MiB" in str(err.value)
+
+
+def test_disk_sizes_read_gb_as_gib_too():
+    d = spec.desired_from_params(params(disks=[{"name": "d1", "size": "20GB"}]))
+    assert d["disks"][0]["size"] == 20 * GIB
+
+
+@pytest.mark.parametrize("text", ["4 GiBs", "four", "4XB", "", "-1GiB", "0.3B", "4gibb", "4P"])
 def test_bad_sizes_name_the_field_and_units(text):
     with pytest.raises(spec.SpecError) as err:
         spec.parse_size(text, "memory")
