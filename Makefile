@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 # sre.ovirt: `make demo` and `make test` set everything up on a fresh machine.
 SHELL := /bin/bash
 .DEFAULT_GOAL := help

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """`make demo`: start the embedded Engine simulator, run playbooks/create_vm.yml, show what exists."""
 
 import os

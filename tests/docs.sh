@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-3.0-or-later
 # The docs site with antsibull-docs, offline.
 #   bash tests/docs.sh lint    (make test) the guides in docs/docsite/rst match docs/*.md, and
 #                              antsibull-docs lint-collection-docs --plugin-docs: plugin, role and extra docs

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-3.0-or-later
 # Build the collection tarball from this checkout, as a release does, and import it with galaxy-importer
 # (what galaxy.ansible.com and Automation Hub run on upload), offline and without containers
 # (tests/galaxy-importer.cfg). Fails on any importer error or warning, and on build artefacts in the tarball.

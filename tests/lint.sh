@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-3.0-or-later
 # ansible-lint with the production profile, run from the collection's ansible_collections path.
 set -euo pipefail
 repo="$(cd "$(dirname "$0")/.." && pwd)"

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-3.0-or-later
 # Molecule scenarios under extensions/molecule, with the collection importable as sre.ovirt (symlinked at
 # <tmp>/ansible_collections/sre/ovirt) and the venv's tools first on PATH.
 set -euo pipefail

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-3.0-or-later
 # ansible-test sanity on this checkout, offline-capable. ansible-test needs its working directory (the
 # physical one: a symlink is resolved) under ansible_collections/<ns>/<name>, so the files git knows of
 # (tracked, and untracked but not ignored) are copied to <tmp>/ansible_collections/sre/ovirt. Its pip

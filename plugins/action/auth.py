@@ -1,6 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: sre.ovirt contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Action plugin of sre.ovirt.auth: runs the module, then hides a result that carries a token.
 
 A module cannot hide its own result (Ansible strips ``_ansible_no_log`` from what a module returns), and

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Shared by the benchmarks: percentile maths, a table printer and the JSON writer."""
 
 import json

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Backup and restore data plane: bytes moved (as the simulator's imageio daemon counts them, not the module),
 throughput against ``qemu-img convert`` of the same image on this machine, and the module's peak memory.
 

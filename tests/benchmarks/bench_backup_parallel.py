@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Backing up many VMs: 20 VMs one after another (a plain loop of sre.ovirt.vm_backup, what a play without the
 role does) and with the vm_backup role 4 at a time - the same work (full backups into fresh repositories) in the
 same run.

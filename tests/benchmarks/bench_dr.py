@@ -1,6 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: sre.ovirt contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """RTO of an unplanned failover of 50 VMs (10 HA): the ``sre.ovirt.dr`` role (register per domain, start in waves
 of ``dr_start_batch`` by HA priority, each wave verified up with guest IPs) against the incumbent's way (register
 each VM, then start each and wait for it, one after another), each on a fresh pair of simulators with the same

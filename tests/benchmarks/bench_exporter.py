@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """sre-ovirt-exporter on the simulator's ``large`` seed (10,000 VMs, 200 hosts): Engine API requests per scrape
 (target: bounded, <= 10), scrape time (target < 10 s), and the exporter process's peak RSS (target < 300 MiB).
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """SLO gate evaluation time: five SLOs over one million ledger rows (target < 100 ms), and, when
 ``--prometheus URL`` is given, against Prometheus holding 30 days of data (target < 500 ms).
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """The inventory plugin sre.ovirt.engine on the simulator's ``large`` seed (10,000 VMs, 200 hosts) through
 ``ansible-inventory --list``: Engine API requests (target: bounded, <= 10 in one list, <= 16 in pages of 1,000),
 wall time of ``--graph`` and ``--list`` (target < 90 s, most of it ansible-core's own work for 10,200 hosts) and of

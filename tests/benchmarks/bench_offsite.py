@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Off-site upload throughput: sre.ovirt.backup_offsite's upload (module_utils/backup/offsite.py: streaming
 multipart, a sha256 of every file and a SHA256 checksum of every part, verification of every object) against a
 plain boto3 ``upload_file`` of the same files (what ``aws s3 cp`` does), to the same local S3 server (moto's, in a

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Rolling patch of the ``patch`` seed (12 hosts, 240 VMs): strictly serial (batch size 1, what the incumbent
 does) against the planned batches, each on a fresh simulator with the same seed and the same clock.
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Provisioning cost: API requests per VM (create and idempotent re-run) and the wall time to provision 50
 VMs with the ``vm_provision`` role at forks 10, against the simulator with (near) zero simulated delays.
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Retention planning: ``retention.plan`` over synthetic manifests (no files, no Engine).
 
 Target (issue 13): planning over a repository of 1,000 points under 1 s. Measured for 1,000 nightly points in one

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Simulator at scale: the ``large`` seed (200 hosts, 4 clusters, 10,000 VMs).
 
 Measures start-up (new state dir and restart on it), resident memory, p50/p99 of a search by name and of a

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """The conformance suite: clients we did not write, run unchanged against ovirt-engine-sim.
 
 Results go to ``tests/output/conformance/*.json`` and the counts to the end of pytest's report."""

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """What the simulator covers, from the conformance suite's own lists: the SDK examples catalogue and the official
 collection's playbooks. ``python tests/conformance/coverage.py --write`` puts it in docs/simulator.md between the
 coverage markers; a test checks the document is current."""

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Run playbooks written for the official ``ovirt.ovirt`` collection (as published in PyPI's ``ansible``
 package) against a simulator, and count their operations.
 

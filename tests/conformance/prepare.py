@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Objects a published example expects by name that no earlier example in the catalogue creates.
 
 A catalogue entry lists them under ``prepare``; each name here is one step, done with the SDK as an

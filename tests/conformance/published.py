@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """The published clients the conformance suite runs, fetched from PyPI at the pinned versions and cached.
 
 - ``sdk_examples()``: the ``examples/`` folder of the ovirt-engine-sdk-python source distribution, as published.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Where the conformance counts go: ``tests/output/conformance/NAME.json``, and pytest's closing report."""
 
 import json

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Run the SDK's published example scripts, unmodified, against a simulator, in the order and with the
 verdicts of ``sdk_examples.yml``.
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """docs/simulator.md says what the simulator covers from the suite's own lists, and says it currently."""
 
 from conformance import coverage

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Playbooks that use the official ``ovirt.ovirt`` collection (from PyPI's ``ansible`` package, pinned) the way
 its users do, each on a simulator of its own. Every ``op:`` task must succeed."""
 

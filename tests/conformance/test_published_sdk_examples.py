@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """The SDK's published examples (ovirt-engine-sdk-python's source distribution, pinned), each run unmodified
 against one simulator in the catalogue's order. An example that fails without an ``out_of_scope`` entry fails the
 suite, and so does a published example the catalogue does not list."""

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Run real ``ansible-playbook`` against a simulator and read back what happened."""
 
 import json

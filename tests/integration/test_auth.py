@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """sre.ovirt.auth and the playbooks' one login per play, judged from the simulator's request log (every SSO
 request is logged: POST /ovirt-engine/sso/oauth/token to log in, POST /ovirt-engine/services/sso-logout to
 revoke, as the SDK sends them)."""

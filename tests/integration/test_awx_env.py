@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """The environment AWX's Red Hat Virtualization credential gives a job: OVIRT_URL, OVIRT_USERNAME, OVIRT_PASSWORD
 and OVIRT_INI_PATH (an ini file holding the CA as ovirt_ca_file) - no OVIRT_CAFILE, no auth. The playbooks must
 work with TLS verified against the ini's CA, and fail clearly when that CA is wrong."""

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Every playbook run as an AWX job template with a survey runs it: ``-e key=value`` strings only (booleans as
 yes/no/true/false, numbers as digits, lists as ``a,b``, lists of dicts as JSON text), against one simulator, each
 run judged by its effect on the Engine (or the files it writes). Order matters: the file's tests share the

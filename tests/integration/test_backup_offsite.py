@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Off-site copies: sre.ovirt.backup_offsite through ansible-playbook against a real S3 API server (moto's, in a
 process of its own, tests/support/s3.py) and the simulator. Points are made by playbooks/backup_vms.yml; what the
 bucket holds is read back with boto3 and hashed; what a restored disk holds is its guest-visible sha256."""

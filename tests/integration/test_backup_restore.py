@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """VM backup and restore with real bytes: playbooks/backup_vms.yml and restore_vm.yml against the simulator, its
 imageio daemon and its qcow2 bitmaps. What moved is measured by the simulator (/sim/transfers), what a disk holds
 by its guest-visible sha256 (/sim/vms/{vm}/disks/{disk}/checksum)."""

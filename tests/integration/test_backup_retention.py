@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Retention against the simulator: months of nightly backups on the Engine's (advanced) clock, then
 sre.ovirt.backup_retention through ansible-playbook. What remains is checked against the rules computed here from the
 points' dates, every remaining point against the guest-visible checksum the simulator reported when it was taken.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Proven restores and the RPO: playbooks/backup_verify.yml (file check, restore drill, verified_at, bad points),
 backup freshness recorded for the backup-freshness SLO, and the gate's view of each step."""
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """playbooks/create_vm.yml against the simulator: the acceptance of the VM provisioning work."""
 
 import os

@@ -1,4 +1,5 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """sre.ovirt.dns_record through ansible-playbook against a real BIND ``named`` (tests/support/bind.py): what
 the server answers afterwards, how many UPDATE requests it received (its log), its SOA serial."""
 

@@ -1,6 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: sre.ovirt contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """The ``sre.ovirt.dr`` role through its playbooks against two simulators (seeds ``dr-primary`` and
 ``dr-secondary``, the primary's ``dr-data`` replicated into the secondary's exports by the simulator's storage
 replication) and a real BIND for the DNS records: what runs where afterwards, the disks' guest-visible checksums,
@@ -80,6 +81,7 @@ class Sites:
         (``primary_requests``, ``primary_mutating``); ``run.mutating()`` are the secondary's."""
         since = self.primary.requests()[-1]["seq"] if primary_alive else None
         run = run_playbook(self.secondary, os.path.join(PLAYBOOKS, playbook), extra_vars=self.variables(**extra))
+        run.primary_since = since
         run.primary_requests = self.primary.api_requests(since) if primary_alive else []
         run.primary_mutating = [r for r in run.primary_requests if r["method"] in ("POST", "PUT", "DELETE")]
         return run
@@ -246,6 +248,10 @@ def drill(sites, **extra):
     # The primary is not touched, not even read.
     assert run.primary_mutating == [] and run.primary_requests == []
     run.secondary_mutating = sites.secondary.mutating_requests(since)
+    # One Engine session for the whole drill: one log-in to the secondary, one log-out, none to the primary.
+    sso = [(r["method"], r["path"]) for r in run.requests if "/sso" in r["path"]]
+    assert sso == [("POST", "/ovirt-engine/sso/oauth/token"), ("POST", "/ovirt-engine/services/sso-logout")], sso
+    assert not [r for r in sites.primary.requests()[-50:] if "/sso" in r["path"] and r["seq"] > run.primary_since]
     return run
 
 

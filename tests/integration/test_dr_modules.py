@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """DR modules on two simulated sites: dr_plan (generate, validate, record), storage_domain_import, vm_register."""
 
 import json

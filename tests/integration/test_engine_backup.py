@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """playbooks/engine_backup.yml against a local inventory host whose engine-backup is the stand-in in
 tests/support/bin (a real tar archive and log; it records the run in the simulator as the real tool records it in
 the Engine's database)."""

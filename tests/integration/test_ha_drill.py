@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """HA end to end with ansible-playbook: fencing_setup.yml, ha_setup.yml and ha_drill.yml against the simulator."""
 
 import os

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """HA modules against the simulator: each in check mode, for real, and again for idempotency."""
 
 import json

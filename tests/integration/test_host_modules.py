@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Host patching modules one by one against the simulator's patch seed: check mode, for real, again."""
 
 import pytest

@@ -1,4 +1,5 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """The inventory plugin sre.ovirt.engine through ``ansible-inventory`` against the simulator: groups, host variables,
 ansible_host from the guest agent, Constructable options, errors, the cache (zero requests) and the bounded number
 of requests; and the package method of the rolling patch with the plugin as its inventory."""

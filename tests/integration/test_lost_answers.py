@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """A lost answer is normal: after a dropped connection (the request *was* applied) or a 5xx on a create, the
 modules look for their result before sending again. Exactly one object, and the task succeeds.
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Monitoring: sre-ovirt-exporter in front of the simulator, scraped by a real Prometheus; the SLO gate reading
 those metrics; a crashed VM seen by Prometheus, the alert rules (promtool) and the health check."""
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Role variables arrive as strings from ``-e key=value`` and AWX surveys: every boolean and number a role declares
 in meta/argument_specs.yml works given as a string (ansible-core 2.19 refuses a string conditional)."""
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Rolling patch of 12 hosts and 240 VMs in the simulator, judged from the simulator's state history."""
 
 import json

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """The SLO gate end to end with the SLI ledger as the source: a healthy history lets changes through; VM
 downtime measured by sli_collect spends the availability budget and every change is refused before it
 reaches the Engine; remediation and break-glass still run."""

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """The SLO gate with a real Prometheus as the source: 30 days of backfilled history (promtool), the simulator
 scraped as the Engine's exporter, and the collection's own measurements pushed to a real Pushgateway."""
 

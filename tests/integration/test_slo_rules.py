@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """slo_rules: the generated rules pass `promtool check rules`, and `promtool test rules` fires the fast-burn
 alert for two hours of VM downtime."""
 

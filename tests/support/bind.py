@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """A real Debian ``bind9`` ``named`` on a loopback port for tests: one primary zone that accepts RFC 2136
 dynamic updates signed with a TSIG key, no recursion, every file in a temporary directory.
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Check a simulator's state history: were the running VMs ever more than the up hosts could hold?"""
 
 RUNNING = {"up", "powering_up", "wait_for_launch", "migrating", "paused", "reboot_in_progress", "unknown",

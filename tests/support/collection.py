@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Put this checkout where Ansible, ansible-test and molecule look for it:
 ``<tmp>/ansible_collections/sre/ovirt`` as a symlink to the repository (the repository is not moved)."""
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 # Copyright: (c) 2026, sre.ovirt contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """The guides in docs/*.md as antsibull-docs extra docs: docs/docsite/rst/<guide>.rst and the toctree in

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Stands in for ``dnf -y upgrade`` on a hypervisor in the package-method drill: records the host's status in
 the simulator at the moment the update runs, then tells the simulator the host's packages are current (so the
 Engine's next update check finds nothing). Usage: fake_package_update.py ADMIN_URL LOG (env SIM_AUTH,

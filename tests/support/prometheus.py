@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """A real Prometheus and Pushgateway on loopback for tests and benchmarks, with deterministic history
 backfilled by ``promtool tsdb create-blocks-from openmetrics``.
 

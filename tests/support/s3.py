@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """A real S3 API server on loopback for tests and benchmarks: moto's server (the one amazon.aws tests with) in a
 process of its own, with a request log.
 

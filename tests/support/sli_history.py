@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Deterministic SLI history for tests and benchmarks: N days of healthy measurements ending at ``now``.
 
 Written straight into a ledger (the same rows sli_collect and the modules write), so a test knows exactly

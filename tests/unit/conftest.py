@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Make ``ansible_collections.sre.ovirt`` importable: the checkout is symlinked at
 <tmp>/ansible_collections/sre/ovirt and that directory goes on sys.path."""
 

@@ -1,4 +1,5 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """The AWX pieces under docs/awx/ and meta/: the execution environment definition (ansible-builder create, offline),
 the EE's Python requirements, the custom credential type, and the example job templates and schedules."""
 

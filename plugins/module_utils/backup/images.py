@@ -1,6 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: sre.ovirt contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Disk bytes on the controller: moving them with ovirt-imageio's client, and hashing them.
 
 Two checksums describe a restore point's disk: ``file_sha256`` (the qcow2 file as stored, to detect damage in

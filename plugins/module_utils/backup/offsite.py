@@ -1,6 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: sre.ovirt contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Off-site copies of a backup repository in an S3 bucket (docs/backup.md, "Off-site copies").
 
 The bucket mirrors the repository layout under a prefix::

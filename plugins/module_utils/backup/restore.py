@@ -1,6 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: sre.ovirt contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Restoring a point: new disks uploaded from the point's qcow2 chain through imageio, each read back and hashed
 as guest data before anything of the original VM is touched, then the VM recreated or its disks replaced."""
 

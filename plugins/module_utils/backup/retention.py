@@ -1,6 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: sre.ovirt contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Retention of restore points: which points a policy keeps (restic/borg rules), what goes, and what must be merged
 so that no kept point loses the points it reads through (docs/backup.md, "Retention").
 

@@ -1,6 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: sre.ovirt contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """One VM backup on the Engine: the incremental backup API for disks with ``backup: incremental``, a temporary
 snapshot for the others, the bytes through imageio into a partial point, and - whatever happens - every
 transfer ended, the backup finalized and the snapshot removed before the task returns."""

@@ -1,6 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: sre.ovirt contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """What a restore point keeps of a VM's configuration, and how a restore recreates the VM from it.
 
 Two forms are kept: the Engine's own OVF (``GET /vms/{id}?all_content=true``), which recreates the VM with its

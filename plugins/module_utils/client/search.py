@@ -1,6 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: sre.ovirt contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Engine searches, built one way: every value quoted (a name with a space, a quote or ``*`` would otherwise
 find the wrong object or nothing), clauses joined with ``and`` / ``or``."""
 

@@ -1,6 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: sre.ovirt contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Reading one site for DR (the inventory ``dr.mapping`` works on) and the recorded VM inventory of the primary
 (what an unplanned failover compares with, to name the VMs lost since the last OVF update)."""
 

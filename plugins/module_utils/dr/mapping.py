@@ -1,6 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: sre.ovirt contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """The DR mapping file: generated from two site inventories, validated against them, read and written.
 
 Pure logic: an *inventory* is a plain dict read from one Engine by ``dr.inventory.read_site`` (or written by hand in

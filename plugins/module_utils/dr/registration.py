@@ -1,6 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: sre.ovirt contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """The Engine's registration configuration (``registration_configuration`` of a VM/template register action),
 built from a DR mapping, and the per-VM decisions made before registering (which cluster, what is missing)."""
 

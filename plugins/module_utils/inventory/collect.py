@@ -1,6 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: sre.ovirt contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """What the inventory plugin reads from the Engine, in a bounded number of list requests, whatever the estate's size:
 data centers and clusters once, hosts in one list, VMs in one list (or in pages of ``page_size``) with
 ``follow=tags,reported_devices`` (their tags and the addresses the guest agent reports come along: never one request

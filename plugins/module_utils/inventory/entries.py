@@ -1,6 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: sre.ovirt contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """The inventory plugin's pure logic: which groups an Engine VM or host belongs to, its ``ovirt_*`` host variables,
 its HA tier and the address Ansible connects to. No requests here: ``inventory.collect`` reads the Engine."""
 

@@ -1,6 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: sre.ovirt contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """The Engine's facts about backups, checkpoints and image transfers (ovirt-engine-api-model BackupPhase,
 ImageTransferPhase, Checkpoint), in one place: every backup and restore helper takes its phase sets from here."""
 

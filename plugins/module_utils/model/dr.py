@@ -1,6 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: sre.ovirt contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Engine facts for disaster recovery: storage-domain statuses, the import/registration event codes, what can
 be imported. One place, so the modules and the role read them the same way."""
 

@@ -1,6 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: sre.ovirt contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """The Engine's event codes (AuditLogType) the collection reads, by name, and what they mean together.
 
 Every module and SLI reader takes codes from here: two readers that disagree on what a code means count the same

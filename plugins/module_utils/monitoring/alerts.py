@@ -1,6 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: sre.ovirt contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Alerting rules on the exporter's metrics (docs/monitoring.md): one page or ticket per broken thing now, next to
 the SLO burn-rate alerts (slo/rules.py) that judge the month. ``sre.ovirt.slo_rules`` writes both."""
 

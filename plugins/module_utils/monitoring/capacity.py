@@ -1,6 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: sre.ovirt contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """The capacity report (docs/capacity.md): history per cluster and resource, trend and forecast (forecast.py),
 N+1 headroom, a recommendation; Markdown, a self-contained HTML page with plots, and the mail that carries it."""
 

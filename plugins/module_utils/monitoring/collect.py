@@ -1,6 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: sre.ovirt contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """One snapshot of the Engine for monitoring, in a bounded number of requests.
 
 Each collection is read with one list request (``follow`` brings the statistics along), so a scrape of 10,000

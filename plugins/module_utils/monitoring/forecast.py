@@ -1,6 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: sre.ovirt contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Capacity forecasting, pure Python (docs/capacity.md, "The method").
 
 1. The samples are reduced to daily means (the daily cycle and scrape jitter average out; a year is 365 points).

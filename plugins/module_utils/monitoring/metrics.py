@@ -1,6 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: sre.ovirt contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """A monitoring snapshot (collect.py) as Prometheus metric families: names, labels and help texts in one place.
 
 Plain tuples ``(name, type, help, [(labels, value)])`` so the module needs no Prometheus library; the exporter

@@ -1,6 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: sre.ovirt contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """The embedded SLI ledger: one SQLite file (WAL, so parallel forks can write), fed by the collection.
 
 A row is one measurement: ``(measurement, t, value, weight, subject, source_id)``. Events weigh 1 (a boot of

@@ -1,6 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: sre.ovirt contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Where the collection's own measurements go: the SLI ledger and, when set, a Prometheus Pushgateway.
 
 Modules queue ``(measurement, value, t, weight, subject, source_id)`` rows; ``flush`` writes them once at

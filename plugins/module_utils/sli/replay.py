@@ -1,6 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: sre.ovirt contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """SLIs from the Engine alone, for teams with neither a ledger nor Prometheus: the Engine's events over the
 window (it keeps 30 days by default) and its current statistics, replayed into an in-memory ledger.
 

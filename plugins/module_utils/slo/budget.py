@@ -1,6 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: sre.ovirt contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Error-budget maths, pure Python: SLI over a window, budget, burn rates and a verdict per SLO.
 
 Every SLI source (ledger, Prometheus, Engine) delivers the same thing: a list of ``Bucket(start, good,

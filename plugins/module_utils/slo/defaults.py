@@ -1,6 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: sre.ovirt contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """The SLOs the collection ships with (OpenSLO ``openslo/v1``), used when a policy names no ``slo_file``.
 
 ``ansible-playbook sre.ovirt.slo_report`` prints them; copy this text to a file to change targets.

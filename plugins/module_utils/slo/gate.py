@@ -1,6 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: sre.ovirt contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """The SLO gate: evaluate every SLO from one source and decide whether a change may go ahead.
 
 ``decide()`` adds the decision to a report; ``cached_report()`` reuses an evaluation across the tasks of a run

@@ -1,6 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: sre.ovirt contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """What users set once: the ``slo_policy`` option (module defaults for ``group/sre.ovirt.engine``) or the
 ``SRE_OVIRT_SLO_POLICY`` environment variable (JSON, or the path of a YAML/JSON file); its validation and the SLOs it
 names. ``SLO_POLICY_ARGUMENT_SPEC`` is documented by the doc fragment sre.ovirt.slo_policy: change both."""

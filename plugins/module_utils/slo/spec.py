@@ -1,6 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: sre.ovirt contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """OpenSLO ``openslo/v1`` documents: load, validate (errors name the document and the field), resolve.
 
 Kinds: ``SLO``, ``SLI``, ``DataSource``, ``AlertPolicy``. An SLO names its indicator inline

@@ -1,6 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: sre.ovirt contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Desired VM state from module parameters, current state from an SDK ``Vm``, and the difference.
 
 Pure logic, no Engine calls: everything here is unit-tested without a connection. Both sides are reduced

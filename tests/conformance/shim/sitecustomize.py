@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Loaded by every published SDK example the conformance suite runs (PYTHONPATH points here).
 
 It changes nothing in the scripts: it redirects ``ovirtsdk4.Connection`` to the simulator (url, credentials,

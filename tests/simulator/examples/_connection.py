@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Connection settings shared by the examples: the OVIRT_* variables (what AWX injects), so every example runs
 unchanged against a real Engine or against ovirt-engine-sim."""
 

@@ -1,4 +1,5 @@
 #!/usr/bin/env python
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Add an IPMI fence agent to ``host01`` and list the host's agents."""
 
 from ovirtsdk4 import types

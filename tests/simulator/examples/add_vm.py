@@ -1,4 +1,5 @@
 #!/usr/bin/env python
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Add a VM named ``myvm`` to cluster ``Default`` from the template ``centos9-template``."""
 
 from ovirtsdk4 import types

@@ -1,4 +1,5 @@
 #!/usr/bin/env python
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Take a snapshot of ``myvm`` and wait until it is ready."""
 
 import sys

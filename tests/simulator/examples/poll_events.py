@@ -1,4 +1,5 @@
 #!/usr/bin/env python
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Remember the newest event, stop ``myvm``, then poll for the events that follow."""
 
 import sys

@@ -1,4 +1,5 @@
 #!/usr/bin/env python
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Search VMs with the Engine's search language."""
 
 from _connection import connect

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """ovirt-engine-sim: a stateful oVirt Engine REST API v4 simulator.
 
 The real ``ovirtsdk4`` (and therefore every Ansible module built on it) talks to it over HTTPS.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Users, groups, roles, permissions, SSH public keys and authz domains.
 
 Users and groups are not created by the Engine: ``POST /users`` and ``POST /groups`` add a principal that

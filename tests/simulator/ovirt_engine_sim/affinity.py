@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Affinity groups of a cluster: VMs and hosts, positive/negative, enforcing rules."""
 
 from ovirtsdk4 import types as T

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """The simulator process: engine + HTTPS server + clock thread + admin API."""
 
 import os

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Incremental backup: VM checkpoints and VM backups over real qcow2 persistent dirty bitmaps.
 
 A checkpoint is a bitmap named by the checkpoint's id, enabled in the disk's active top volume, so every guest

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """``ovirt-engine-sim``: run the simulator until SIGTERM."""
 
 import argparse

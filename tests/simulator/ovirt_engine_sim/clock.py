@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """The simulated clock.
 
 Simulated durations are realistic (a VM boots in ~20 s, a host reboots in ~3 min). ``time_scale``

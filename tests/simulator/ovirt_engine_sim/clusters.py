@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Clusters: add, update (scheduling policy checked), remove, and a data center's clusters."""
 
 from .model import bad_request, conflict, merge, ref, render

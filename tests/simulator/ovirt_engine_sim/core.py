@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Engine core: state, clock-driven timers, events, jobs, generic collection handling."""
 
 import datetime

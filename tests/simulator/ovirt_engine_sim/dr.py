@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Disaster recovery on the Engine side: domain metadata, the OVF store, importing an existing storage domain,
 unregistered VMs and templates and their registration (RegisterVm / ImportVmFromConfiguration with
 ``registration_configuration`` mappings).

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """The simulated Engine: every resource handler over one locked state."""
 
 import re

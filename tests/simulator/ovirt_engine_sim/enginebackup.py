@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """The Engine's own backups (``engine-backup``): what the tool records in the Engine's database, how the API root
 shows it (``engine_backup``, BackendApiResource.getLastEngineBackup) and the periodic check that raises
 ENGINE_NO_FULL_BACKUP / ENGINE_NO_WARM_BACKUP (EngineBackupAwarenessManager: every BackupCheckPeriodInHours=6,

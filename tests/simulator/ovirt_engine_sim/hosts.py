@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Hosts: maintenance with VM migration, activation, fencing through a simulated BMC, the upgrade
 timeline (check, install, reboot), crashes, fence agents, NICs and statistics."""
 

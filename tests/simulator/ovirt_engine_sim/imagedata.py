@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """What a guest sees on its disks: writes through ``qemu-io`` and checksums of the guest-visible content.
 
 A guest write goes through qemu's block layer on the disk's active top volume, so the qcow2's enabled persistent

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """A real ovirt-imageio daemon for image transfers, run unprivileged beside the simulator.
 
 The daemon (PyPI ``ovirt-imageio``, the code vdsm runs on every host) serves ``https://127.0.0.1:<port>/images/

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Infrastructure: data centers (status follows the master storage domain), MAC pools, host add / install /
 remove / network setup, cluster networks, adding and removing storage domains (a file domain is a directory
 under the state dir), switching the master domain, the cluster upgrade flag and the Engine's periodic host

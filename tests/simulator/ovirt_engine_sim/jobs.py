@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Jobs and steps as the Engine's REST API exposes them: external jobs (AddExternalJobCommand,
 EndExternalJobCommand, ClearExternalJobCommand), external steps (AddExternalStepCommand,
 EndExternalStepCommand) and the JobRepositoryCleanupManager that removes auto-cleared jobs."""

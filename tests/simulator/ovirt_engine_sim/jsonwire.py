@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """JSON on the wire, in the shape the Engine's REST API gives it (Jackson over the JAXB model, see
 ovirt-engine restapi ``CustomObjectMapperFactory``): an entity is an object whose XML attributes (``id``,
 ``href``) and elements are keys; a collection wraps its members in a list keyed by the member's tag

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Affinity labels (AffinityLabelsService, AffinityLabelVmsService/HostsService and the VMs' and hosts'
 AssignedAffinityLabelsService). A label holds references to VMs and hosts; the scheduler does not use them
 (the Engine turns labels into implicit affinity groups since 4.4; the simulator does not)."""

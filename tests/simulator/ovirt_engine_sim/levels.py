@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """``/clusterlevels``: the cluster compatibility levels the Engine supports (ConfigValues.SupportedClusterLevels),
 each with its CPU types (ServerCPUList) and every permit (ActionGroup.values(), BackendClusterLevelsResource)."""
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Statistics that move on the clock: growth per month, a weekly cycle and deterministic noise.
 
 Configured through the ``load`` tunable (admin API ``POST /sim/tunables {"load": {...}}``)::

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """The collection registry: URL segments, SDK types, XML tags, parents, links and hrefs."""
 
 import copy

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Logical networks, vNIC profiles (network filters, pass-through) and tags."""
 
 from ovirtsdk4 import types as T

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """A disk's volume chain (``/disks/{id}/disksnapshots``) and exports of VMs and templates as OVA files to a
 directory on a host (ExportVmToOvaCommand / ExportVmTemplateToOvaCommand: a tar with the OVF first, then the disks
 as qcow2, written by the ovirt-ova-pack role on the host)."""

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """The Engine's action groups (ActionGroup.java): what roles are made of, the permits of ``/roles/{id}/permits``
 and ``/clusterlevels/{version}`` (PermitMapper: id, lower-case name, administrative when its role type is ADMIN)."""
 

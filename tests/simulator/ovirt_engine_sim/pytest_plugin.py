@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """pytest fixtures: ``engine_sim`` (one simulator per test module, default seed, 100x clock) and
 ``fresh_engine_sim`` (one per test). Options: ``--sim-time-scale``."""
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Quotas of a data center (``/datacenters/{id}/quotas``) with their storage and cluster limits.
 
 As in the Engine (AddEmptyStoragePoolCommand, QuotaCRUDCommand, QuotaValidator, BackendQuota*Resource,

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Start-up after a crash: what the previous run wrote to storage but never acknowledged is removed.
 
 A disk's image files are made before its record is committed (``Store.flush`` on the clock or at the end of a

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Storage replication between two sites (the storage array's side of disaster recovery, not an Engine API).
 
 ``POST /sim/replication {"domain": NAME, "to_path": EXPORT | "to_state_dir": DIR, "mode": "sync"|"async",

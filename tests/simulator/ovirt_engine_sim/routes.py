@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Every REST endpoint the simulator serves, in one table: what a URL names and the method that answers it.
 
 ``resolve_path`` (server.py) turns a URL into a target; the dispatcher looks the target up here. Keys:

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """The Engine's search language: ``field OP value`` joined by ``and``/``or``, ``sortby``, ``page``.
 
 Values follow the Engine's rules: ``=`` on strings is LIKE (``*`` wildcard, case-sensitive unless

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Seeds: the ``default`` topology the playbooks and docs use, and ``large`` for scale tests."""
 
 import os

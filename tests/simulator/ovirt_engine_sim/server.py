@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """HTTPS front end: SSO, the REST API (XML via the SDK's readers/writers) and the admin API (JSON)."""
 
 import base64

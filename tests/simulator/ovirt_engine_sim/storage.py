@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Storage domains (directories), disks (real qemu-img files) and the OVF store used for disaster-recovery
 registration. Templates, clusters, networks and affinity groups have files of their own."""
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """In-memory object store of SDK type objects, persisted to SQLite in the state directory.
 
 Every object lives in a named collection (``vms``, ``vm_nics``...), keyed by id, optionally under a

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Templates and template versions: made from a VM's disks, their own disks on storage."""
 
 import copy

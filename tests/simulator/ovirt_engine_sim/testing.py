@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Start a simulator in a subprocess and drive its admin API: for pytest suites, demos and users' CI.
 
     from ovirt_engine_sim.testing import start_simulator

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """CA and server certificate, generated once into the state directory and reused on restart."""
 
 import os

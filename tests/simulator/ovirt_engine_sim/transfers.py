@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Image transfers (``/imagetransfers``): TransferDiskImageCommand's state machine over a real ovirt-imageio daemon
 (imageio.py).
 

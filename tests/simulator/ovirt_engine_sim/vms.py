@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """VMs: add from a template, update (with next-run), remove, the power actions, NICs,
 disk attachments, snapshots, statistics and the scheduler that places VMs on hosts."""
 

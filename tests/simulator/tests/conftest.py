@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Conformance tests: the real ovirtsdk4 against a running simulator.
 
 ``engine_sim`` (one simulator per module) comes from the ovirt_engine_sim pytest plugin; the polling helpers

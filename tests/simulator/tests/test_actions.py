@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Actions and the state changes a client observes by polling, on the simulated clock."""
 
 import json

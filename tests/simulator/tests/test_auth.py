@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Log-in, TLS and tokens, as the SDK sees them."""
 
 import json

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Incremental backup as a client of the real Engine sees it: checkpoints and backups over real qcow2 dirty
 bitmaps, read back through image transfers and ovirt-imageio."""
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Two sites (issue 14): the dr-primary and dr-secondary seeds on two simulators, storage replication between them
 (``/sim/replication``) and the Engine side of failover through the real SDK: importing the replicated domain,
 attaching it, listing and registering unregistered templates and VMs with mappings, the Engine's refusals, drills

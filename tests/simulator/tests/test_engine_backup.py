@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """The Engine's own backups: engine-backup's records on the API root and the Engine's periodic warning."""
 
 from ovirt_engine_sim.testing import start_simulator

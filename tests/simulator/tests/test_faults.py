@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Fault injection through the admin API drives what SDK clients see."""
 
 import ovirtsdk4 as sdk

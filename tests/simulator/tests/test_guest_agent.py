@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """What a running guest's agent reports through the Engine: reported devices with the guest's addresses (the VM's
 and each vNIC's, also embedded with ``follow``) and the FQDN; nothing while the VM is down or has no agent."""
 

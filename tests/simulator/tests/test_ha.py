@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """The Engine's HA behaviour: a crashed host is fenced through a proxy by the cluster fencing policy, and its
 HA VMs restart elsewhere in priority order; leases restart VMs when fencing cannot; storms are not fenced."""
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Infrastructure as the Engine answers it: data centers follow their master domain, one master per DC,
 moving hosts between clusters, power management needs an agent, search fields, upgrades return a host to the
 status the Engine gives it, and the Engine's own periodic update check."""

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """vNIC profiles, MAC pools, reinstalling hosts, destroying storage domains, system options and the cluster upgrade
 flag as the Engine answers them."""
 

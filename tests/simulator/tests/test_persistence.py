@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Stop the simulator and start it again on the same state dir: objects, ids, events, CA and clock remain."""
 
 from ovirtsdk4 import types

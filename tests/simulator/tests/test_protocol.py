@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """The HTTP protocol as clients other than the SDK see it: JSON, versions, sessions, headers, redirects."""
 
 import http.client

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """CRUD, follow, hrefs, max and the Engine's error codes, through the real SDK."""
 
 import ovirtsdk4 as sdk

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """The route table (routes.py) is the simulator's list of endpoints: every handler is in it, every row names a
 collection or view of model.py and a method of the Engine."""
 

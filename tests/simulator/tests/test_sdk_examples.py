@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """The SDK-style client scripts in tests/simulator/examples run unchanged against the simulator, in order,
 and leave the state a reader of each script expects."""
 

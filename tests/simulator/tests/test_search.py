@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """The Engine search language as the SDK sends it (``search=``, ``case_sensitive``, ``max``)."""
 
 import ovirtsdk4 as sdk

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """SIGTERM always stops the simulator: 200 start/stop cycles, the signal landing at varied moments (right after
 the ready line, during requests), none may hang. An earlier signal handler called ``Event.set()`` and deadlocked
 about once in 25 stops when the signal landed while the main thread held the event's lock."""

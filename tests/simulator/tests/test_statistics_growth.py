@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Statistics on the clock (ovirt_engine_sim/load.py): with the ``load`` tunable, host CPU and memory, host NIC
 and vNIC rates and storage domain usage grow by the configured points per month; NIC statistics answer where the
 Engine has them (GET and follow)."""

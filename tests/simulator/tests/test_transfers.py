@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Image transfers through a real ovirt-imageio daemon: the SDK creates them, ``ovirt_imageio.client`` moves the
 bytes, and what lands on the simulator's storage is compared with what went in."""
 

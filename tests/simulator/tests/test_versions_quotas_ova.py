@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Template versions, data center quotas, disk snapshots and OVA export, as the Engine answers them."""
 
 import os

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """VMs, NICs, snapshots and templates as a client of the real Engine sees them."""
 
 import ovirtsdk4 as sdk

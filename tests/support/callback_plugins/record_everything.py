@@ -1,4 +1,5 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """A notification callback for the secret tests: writes what AWX's callback sends out as job events (results with
 their loop items, task arguments, included files' arguments and variables) to $RECORD_EVERYTHING_FILE, so a test
 can look for secrets there."""

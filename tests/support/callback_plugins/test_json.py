@@ -1,4 +1,5 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """A stdout callback for the test suite: one JSON document with every task's results and the stats."""
 
 from __future__ import absolute_import, division, print_function

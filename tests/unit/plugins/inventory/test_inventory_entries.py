@@ -1,4 +1,5 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """The inventory plugin's pure logic: HA tiers, the address Ansible connects to, groups and host variables, the XML
 records and the bounded requests (a fake Engine answering the list requests)."""
 

@@ -1,4 +1,5 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Off-site copies, the pure parts: how files are cut into parts, which bucket points retention may remove (never
 one a kept point reads through), and the module's own option checks (before anything is sent)."""
 

@@ -1,4 +1,5 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """The backup repository and the full/incremental decision as pure logic: real qcow2 files, no Engine."""
 
 import json

@@ -1,4 +1,5 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Retention planning (pure: manifests in, a plan out) and the merge that keeps chains whole (real qcow2 files)."""
 
 import calendar

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """The capacity forecast on synthetic histories with a known growth: the date of reaching 90 % within +-10 % of the
 true date (linear; linear with a weekly cycle, noise and outliers), and "not within the horizon" when flat."""
 

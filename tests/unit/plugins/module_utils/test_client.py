@@ -1,4 +1,5 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Engine client: settings, retry classification, backoff bounds, exception translation."""
 
 import ovirtsdk4 as sdk

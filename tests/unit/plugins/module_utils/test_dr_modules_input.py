@@ -1,4 +1,5 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """The DR modules: the storage-domain steps from each state, and bad input refused naming the field before any
 request (the Engine URL does not resolve: a request would fail differently)."""
 

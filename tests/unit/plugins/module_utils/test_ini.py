@@ -1,4 +1,5 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """EngineSettings.from_auth reads the ini file AWX's Red Hat Virtualization credential writes (OVIRT_INI_PATH)."""
 
 import pytest

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Budget maths against hand-worked cases."""
 
 import math

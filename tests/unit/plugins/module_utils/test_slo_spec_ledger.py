@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """OpenSLO validation (errors name the document and field) and the SQLite ledger."""
 
 import pytest

@@ -1,4 +1,5 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """The waiter, on a fake clock: deadline, immediate failure, objects that vanish, check mode."""
 
 import pytest

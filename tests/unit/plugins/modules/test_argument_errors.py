@@ -1,4 +1,5 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Bad arguments fail with Ansible's own message (naming the option and the allowed values), before any request.
 
 EngineModule used to fail inside AnsibleModule's validation and then trip over its own missing attributes

@@ -1,4 +1,5 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """sre.ovirt.dns_record's pure logic: names, values, the checks before anything is sent, the change."""
 
 import pytest

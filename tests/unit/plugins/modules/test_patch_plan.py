@@ -1,4 +1,5 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """The rolling patch plan as pure logic: batch size from capacity, order, what is left out."""
 
 from ovirtsdk4 import types as T
