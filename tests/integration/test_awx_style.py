@@ -170,3 +170,14 @@ def test_backup_verify_and_restore(sim, tmp_path):
         "restore_repository": repo, "restore_vm": "awb1", "restore_point": "latest", "restore_name": "awb1-copy",
         "restore_state": "stopped", "restore_verify": "no"}, check=True)
     assert restore.results("Restore awb1")[0]["name"] == "awb1-copy" and restore.mutating() == []
+
+
+def test_sli_collect_schedule(sim, tmp_path):
+    """The SLI schedule's job template: the ledger path, a number and a boolean as survey text."""
+    ledger = str(tmp_path / "sli.sqlite")
+    run = survey(sim, "sli_collect.yml", {"sli_collect_ledger_path": ledger, "sli_collect_storage_disks": "5",
+                                          "sli_collect_events": "no"})
+    sample = run.results("Sample the SLIs")[0]
+    assert sample["ledger"] == ledger and sample["recorded"], sample
+    assert os.path.getsize(ledger) > 0
+    assert run.changed == 0
