@@ -62,7 +62,7 @@ class Export:
         if bitmap:
             args += ["--bitmap", bitmap]
         self.proc = subprocess.Popen(args + [path], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        deadline = time.monotonic() + 10
+        deadline = time.monotonic() + 60      # qemu-nbd took over 10 s to start on a loaded 2-core machine
         while not os.path.exists(self.sock):
             if self.proc.poll() is not None or time.monotonic() > deadline:
                 err = self.proc.stderr.read().decode() if self.proc.poll() is not None else "timeout"

@@ -663,6 +663,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
             code, out = err.status, {"error": err.detail or err.reason}
         except (ValueError, KeyError, TypeError) as exc:
             code, out = 400, {"error": str(exc)}
+        except Exception as exc:  # noqa: BLE001 - e.g. qemu-nbd failing to start: answer, never drop the connection
+            code, out = 500, {"error": "%s: %s" % (type(exc).__name__, exc)}
         return self._send(code, json.dumps(out, default=str), "application/json")
 
 

@@ -66,8 +66,9 @@ class RunningSimulator:
         data = json.dumps(body).encode() if body is not None else None
         req = urllib.request.Request(url, data=data, method=method,
                                      headers={"Authorization": self._auth, "Content-Type": "application/json"})
-        # A read is asked again when the connection closes without an answer (seen a few times under heavy load
-        # on the checksum endpoint, not yet explained: the server side is still to be found); nothing else is.
+        # A read is asked again when the connection closes without an answer (the checksum endpoint's qemu-nbd once
+        # took over 10 s to start under heavy load, and the server dropped the connection instead of answering 500;
+        # both are mended, this stays for a simulator restarting under a test); nothing else is.
         attempts = 3 if method == "GET" else 1
         for attempt in range(1, attempts + 1):
             try:
