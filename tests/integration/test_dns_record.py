@@ -4,17 +4,15 @@
 the server answers afterwards, how many UPDATE requests it received (its log), its SOA serial."""
 
 import base64
-import json
 import os
-import subprocess
 import sys
 import tempfile
 
 import pytest
 
-from tests.integration.harness import ANSIBLE_PLAYBOOK, PlaybookRun, write_playbook
+from tests.integration.harness import run_playbook
 from tests.support.bind import BindServer, bind_skip_reason
-from tests.support.collection import REPO, ansible_env, collections_path
+from tests.support.collection import collections_path
 
 pytestmark = pytest.mark.skipif(bind_skip_reason() is not None, reason=bind_skip_reason() or "")
 
@@ -42,22 +40,7 @@ def record(name, task_name=None, **args):
 
 
 def run(plays, check=False, diff=False, verbosity=0, callback="json"):
-    """ansible-playbook without a simulator (harness.run_playbook needs one)."""
-    tmp = tempfile.mkdtemp(prefix="pb-dns-")
-    cmd = [ANSIBLE_PLAYBOOK, write_playbook(tmp, plays), "-i", "localhost,", "-c", "local"]
-    cmd += (["--check"] if check else []) + (["--diff"] if diff else []) + (["-" + "v" * verbosity] if verbosity else [])
-    env = ansible_env()
-    if callback == "json":
-        env["ANSIBLE_CALLBACK_PLUGINS"] = os.path.join(REPO, "tests", "support", "callback_plugins")
-        env["ANSIBLE_STDOUT_CALLBACK"] = "test_json"
-    proc = subprocess.run(cmd, env=env, cwd=REPO, capture_output=True, text=True, timeout=300, check=False)
-    data = None
-    if callback == "json":
-        try:
-            data = json.loads(proc.stdout[proc.stdout.index("{"):])
-        except ValueError:
-            data = None
-    return PlaybookRun(proc, data, [])
+    return run_playbook(None, plays, check=check, diff=diff, verbosity=verbosity, callback=callback, timeout=300)
 
 
 def test_create_a_record_check_mode_then_real_then_idempotent(bind):
